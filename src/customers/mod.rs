@@ -1,0 +1,55 @@
+//! Customers: the fixed reference table every order is joined with (SPEC §4).
+//!
+//! [`CustomerDirectory`] is the port enrichment looks customers up through: Azure SQL in
+//! production, the SQLite file [`SqliteCustomers`] embedded. `demo` makes a realistic
+//! first-run customer set.
+
+mod demo;
+mod sqlite;
+
+pub use demo::{demo_customers, DEMO_CUSTOMER_COUNT, DEMO_SEED};
+pub use sqlite::{CustomerLoadError, SqliteCustomers};
+
+use crate::stream::BoxFuture;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One customer record; `state` is a trimmed, upper-cased USPS code.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Customer {
+    pub customer_id: i64,
+    pub name: String,
+    pub address: String,
+    pub city: String,
+    pub state: String,
+    pub zip_code: String,
+}
+
+/// The CSV header `customers load` expects (and `demo` writes).
+pub const CSV_HEADER: [&str; 6] = [
+    "customer_id",
+    "name",
+    "address",
+    "city",
+    "state",
+    "zip_code",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum CustomerLookupError {
+    #[error("customer database unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Batched customer lookup. Unknown ids are simply absent from the answer.
+pub trait CustomerDirectory: Send + Sync + 'static {
+    fn lookup<'a>(
+        &'a self,
+        ids: &'a [i64],
+    ) -> BoxFuture<'a, Result<HashMap<i64, Arc<Customer>>, CustomerLookupError>>;
+}
+
+/// The USPS state code as stored: trimmed and upper-cased.
+pub fn normalise_state(state: &str) -> String {
+    state.trim().to_ascii_uppercase()
+}

@@ -1,0 +1,308 @@
+//! The embedded customer database: a SQLite file loaded from CSV, read through a cache.
+//!
+//! Customers are fixed while the pipeline runs (`customers load` runs while `dev` is
+//! stopped), so a looked-up answer — found or not — never goes stale and is cached.
+
+use super::{normalise_state, Customer, CustomerDirectory, CustomerLookupError, CSV_HEADER};
+use crate::stream::BoxFuture;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Entries kept before the cache starts over; bounds memory for huge customer tables.
+const CACHE_LIMIT: usize = 2_000_000;
+
+pub struct SqliteCustomers {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+    cache: RwLock<HashMap<i64, Option<Arc<Customer>>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CustomerLoadError {
+    #[error("customer database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{file}: {message}")]
+    Csv { file: String, message: String },
+}
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS customers (
+    customer_id INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    address     TEXT NOT NULL,
+    city        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    zip_code    TEXT NOT NULL
+)";
+
+impl SqliteCustomers {
+    pub fn open(path: &Path) -> Result<Self, CustomerLoadError> {
+        let wrap = |source| CustomerLoadError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(wrap)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(wrap)?;
+        conn.execute_batch(SCHEMA).map_err(wrap)?;
+        Ok(SqliteCustomers {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+            cache: RwLock::default(),
+        })
+    }
+
+    pub fn count(&self) -> Result<i64, CustomerLoadError> {
+        self.conn
+            .lock()
+            .unwrap()
+            .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+            .map_err(|e| self.error(e))
+    }
+
+    /// Every customer, by id (for generators and exports).
+    pub fn all(&self) -> Result<Vec<Customer>, CustomerLoadError> {
+        let conn = self.conn.lock().unwrap();
+        let mut stmt = conn
+            .prepare("SELECT customer_id, name, address, city, state, zip_code FROM customers ORDER BY customer_id")
+            .map_err(|e| self.error(e))?;
+        let rows = stmt
+            .query_map([], customer_from_row)
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.error(e))
+    }
+
+    /// Replaces the whole table with `customers`, atomically.
+    pub fn replace_all(&self, customers: &[Customer]) -> Result<(), CustomerLoadError> {
+        let mut conn = self.conn.lock().unwrap();
+        let tx = conn.transaction().map_err(|e| self.error(e))?;
+        tx.execute("DELETE FROM customers", [])
+            .map_err(|e| self.error(e))?;
+        {
+            let mut insert = tx
+                .prepare("INSERT INTO customers VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(|e| self.error(e))?;
+            for c in customers {
+                insert
+                    .execute(params![
+                        c.customer_id,
+                        c.name,
+                        c.address,
+                        c.city,
+                        c.state,
+                        c.zip_code
+                    ])
+                    .map_err(|e| self.error(e))?;
+            }
+        }
+        tx.commit().map_err(|e| self.error(e))?;
+        self.cache.write().unwrap().clear();
+        Ok(())
+    }
+
+    /// Reads and validates a customer CSV (header `customer_id,name,address,city,state,zip_code`).
+    /// Every problem names its line; nothing is loaded unless the whole file is good.
+    pub fn read_csv(file: &Path) -> Result<Vec<Customer>, CustomerLoadError> {
+        let name = file.display().to_string();
+        let csv_error = |message: String| CustomerLoadError::Csv {
+            file: name.clone(),
+            message,
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::Fields)
+            .from_path(file)
+            .map_err(|e| csv_error(e.to_string()))?;
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| csv_error(e.to_string()))?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .collect();
+        if header != CSV_HEADER {
+            return Err(csv_error(format!(
+                "header must be {}, found {}",
+                CSV_HEADER.join(","),
+                header.join(",")
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut customers = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            let record = record.map_err(|e| csv_error(format!("line {line}: {e}")))?;
+            let customer_id: i64 =
+                record[0]
+                    .parse()
+                    .ok()
+                    .filter(|id| *id >= 1)
+                    .ok_or_else(|| {
+                        csv_error(format!(
+                            "line {line}: customer_id {:?} is not a positive integer",
+                            &record[0]
+                        ))
+                    })?;
+            if !seen.insert(customer_id) {
+                return Err(csv_error(format!(
+                    "line {line}: customer_id {customer_id} appears twice"
+                )));
+            }
+            customers.push(Customer {
+                customer_id,
+                name: record[1].to_string(),
+                address: record[2].to_string(),
+                city: record[3].to_string(),
+                state: normalise_state(&record[4]),
+                zip_code: record[5].to_string(),
+            });
+        }
+        Ok(customers)
+    }
+
+    fn lookup_uncached(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, Option<Arc<Customer>>)>, rusqlite::Error> {
+        let conn = self.conn.lock().unwrap();
+        let mut stmt = conn.prepare_cached(
+            "SELECT customer_id, name, address, city, state, zip_code FROM customers WHERE customer_id = ?1",
+        )?;
+        ids.iter()
+            .map(|&id| {
+                let found = stmt.query_row([id], customer_from_row).optional()?;
+                Ok((id, found.map(Arc::new)))
+            })
+            .collect()
+    }
+
+    fn error(&self, source: rusqlite::Error) -> CustomerLoadError {
+        CustomerLoadError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+fn customer_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Customer> {
+    Ok(Customer {
+        customer_id: r.get(0)?,
+        name: r.get(1)?,
+        address: r.get(2)?,
+        city: r.get(3)?,
+        state: r.get(4)?,
+        zip_code: r.get(5)?,
+    })
+}
+
+impl CustomerDirectory for SqliteCustomers {
+    fn lookup<'a>(
+        &'a self,
+        ids: &'a [i64],
+    ) -> BoxFuture<'a, Result<HashMap<i64, Arc<Customer>>, CustomerLookupError>> {
+        Box::pin(async move {
+            let mut found = HashMap::with_capacity(ids.len());
+            let mut missing = Vec::new();
+            {
+                let cache = self.cache.read().unwrap();
+                for &id in ids {
+                    match cache.get(&id) {
+                        Some(Some(customer)) => {
+                            found.insert(id, customer.clone());
+                        }
+                        Some(None) => {}
+                        None => missing.push(id),
+                    }
+                }
+            }
+            if missing.is_empty() {
+                return Ok(found);
+            }
+            missing.sort_unstable();
+            missing.dedup();
+            // SQLite calls block; keep them off the async workers.
+            let looked_up = tokio::task::block_in_place(|| self.lookup_uncached(&missing))
+                .map_err(|e| {
+                    CustomerLookupError::Unavailable(format!("{}: {e}", self.path.display()))
+                })?;
+            let mut cache = self.cache.write().unwrap();
+            if cache.len() + looked_up.len() > CACHE_LIMIT {
+                cache.clear();
+            }
+            for (id, customer) in looked_up {
+                if let Some(c) = &customer {
+                    found.insert(id, c.clone());
+                }
+                cache.insert(id, customer);
+            }
+            Ok(found)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("customers.csv");
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        path
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loads_normalises_and_looks_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = write(dir.path(), "customer_id,name,address,city,state,zip_code\n1,Ann,1 Main St,Austin, tx ,07301\n2,\"Bo, Jr\",2 Elm,Reno,NV,89501\n");
+        let customers = SqliteCustomers::read_csv(&csv).unwrap();
+        assert_eq!(customers[0].state, "TX");
+        assert_eq!(
+            customers[0].zip_code, "07301",
+            "zip codes keep leading zeros"
+        );
+        assert_eq!(customers[1].name, "Bo, Jr");
+        let db = SqliteCustomers::open(&dir.path().join("c.sqlite")).unwrap();
+        db.replace_all(&customers).unwrap();
+        let found = db.lookup(&[1, 3, 1]).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[&1].city, "Austin");
+        // cached negative answer, then a replace clears the cache
+        assert!(db.lookup(&[3]).await.unwrap().is_empty());
+        db.replace_all(&customers[..1]).unwrap();
+        assert!(db.lookup(&[2]).await.unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejects_bad_files_naming_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("id,name\n1,a\n", "header must be"),
+            (
+                "customer_id,name,address,city,state,zip_code\n0,a,b,c,TX,1\n",
+                "line 2: customer_id \"0\"",
+            ),
+            (
+                "customer_id,name,address,city,state,zip_code\n1,a,b,c,TX,1\n1,a,b,c,TX,1\n",
+                "line 3: customer_id 1 appears twice",
+            ),
+            (
+                "customer_id,name,address,city,state,zip_code\n1,a,b,c,TX\n",
+                "line 2",
+            ),
+        ];
+        for (text, needle) in cases {
+            let err = SqliteCustomers::read_csv(&write(dir.path(), text))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The embedded Event Hubs trigger: reads the order log in batches, invokes
+//! `enrich_orders` with the Functions host's payload, and checkpoints only after the
+//! invocation succeeded. A failed batch is retried (same range, so the same files) with
+//! exponential backoff — never skipped.
+
+use crate::functions::invocation::encode_eventhub_batch;
+use crate::stream::EmbeddedLog;
+use axum::body::Body;
+use axum::http::{header, Request};
+use axum::Router;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// The consumer group whose checkpoint the dispatcher keeps.
+pub const CONSUMER: &str = "enrich_orders";
+/// With nothing to read, look again at least this often (a commit also wakes us).
+const IDLE_POLL: Duration = Duration::from_millis(500);
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+pub async fn run(
+    log: Arc<EmbeddedLog>,
+    app: Router,
+    batch_max: usize,
+    shutdown: CancellationToken,
+) {
+    let appended = log.appended();
+    let mut checkpoint = match blocking(&log, move |log| log.checkpoint(CONSUMER)).await {
+        Ok(seq) => seq,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the dispatcher checkpoint; enrichment stopped");
+            return;
+        }
+    };
+    tracing::info!(checkpoint, "dispatcher started");
+    while !shutdown.is_cancelled() {
+        let batch = match blocking(&log, move |log| log.read_after(checkpoint, batch_max)).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the order log; retrying");
+                sleep_or_stop(FIRST_BACKOFF * 10, &shutdown).await;
+                continue;
+            }
+        };
+        let Some(last) = batch.events.last().map(|e| e.seq) else {
+            tokio::select! {
+                _ = appended.notified() => {}
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+                _ = shutdown.cancelled() => {}
+            }
+            continue;
+        };
+        let events: Vec<_> = batch
+            .events
+            .iter()
+            .map(|e| (e.seq, e.body.as_str(), e.enqueued_at))
+            .collect();
+        let payload = encode_eventhub_batch("0", &events, "orders", "$Default");
+        if !deliver(&app, payload, &shutdown).await {
+            return; // stopping mid-retry: the batch stays unchecked and comes again
+        }
+        if let Err(e) = blocking(&log, move |log| log.set_checkpoint(CONSUMER, last)).await {
+            // Not fatal: the batch will be delivered again and land on the same files.
+            tracing::warn!(error = %e, "checkpoint not saved; the batch may be delivered again");
+        }
+        checkpoint = last;
+    }
+}
+
+/// Invokes `enrich_orders` until it succeeds; false if asked to stop first.
+async fn deliver(app: &Router, payload: Vec<u8>, shutdown: &CancellationToken) -> bool {
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1u32;
+    loop {
+        match invoke(app, "/enrich_orders", payload.clone()).await {
+            Ok(()) => return true,
+            Err(e) => {
+                tracing::warn!(attempt, error = %e, retry_in_ms = backoff.as_millis() as u64, "enrich_orders failed; retrying the same batch");
+            }
+        }
+        if !sleep_or_stop(backoff, shutdown).await {
+            return false;
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+        attempt += 1;
+    }
+}
+
+/// One invocation through the handler's own router, exactly as the host would POST it.
+pub async fn invoke(app: &Router, path: &str, payload: Vec<u8>) -> Result<(), String> {
+    let request = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(payload))
+        .expect("valid request");
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    if response.status().is_success() {
+        return Ok(());
+    }
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    Err(format!("{status}: {}", String::from_utf8_lossy(&body)))
+}
+
+async fn sleep_or_stop(duration: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(duration) => true,
+        _ = shutdown.cancelled() => false,
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    log: &Arc<EmbeddedLog>,
+    f: impl FnOnce(&EmbeddedLog) -> Result<T, crate::stream::LogError> + Send + 'static,
+) -> Result<T, String> {
+    let log = log.clone();
+    tokio::task::spawn_blocking(move || f(&log))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}

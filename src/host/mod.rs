@@ -1,0 +1,234 @@
+//! The embedded host: plays the Azure Functions host on one machine (SPEC §2, §8).
+//!
+//! It serves the handler's HTTP routes, feeds the order log to `enrich_orders` in the
+//! Event Hubs trigger's format (`dispatcher`), fires `build_state_summary` on the timer
+//! schedule (`timer`), compacts the lake, and adds the embedded-only read API.
+
+mod data_dir;
+mod dispatcher;
+mod timer;
+
+pub use data_dir::DataDir;
+pub use dispatcher::CONSUMER;
+
+use crate::customers::{demo_customers, SqliteCustomers, DEMO_CUSTOMER_COUNT, DEMO_SEED};
+use crate::functions::{self, FunctionsState};
+use crate::lake::{compact_lake, LakeGate, LakeStore, LocalLake};
+use crate::metrics::Metrics;
+use crate::population::StatePopulation;
+use crate::serving::{self, ServingState};
+use crate::stream::EmbeddedLog;
+use crate::summary::SummaryService;
+use crate::warehouse::Warehouse;
+use anyhow::Context;
+use chrono_tz::Tz;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Settings of `pizza-pipeline dev`.
+#[derive(Debug, Clone)]
+pub struct DevSettings {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub report_tz: Tz,
+    /// Six-field cron expression (with seconds), or `None` for no timer.
+    pub summary_schedule: Option<String>,
+    pub compact_every: Duration,
+    pub batch_max: usize,
+}
+
+/// Everything the embedded pipeline is made of, opened on one data directory.
+pub struct Embedded {
+    pub dir: DataDir,
+    pub population: Arc<Vec<StatePopulation>>,
+    pub log: Arc<EmbeddedLog>,
+    pub lake: Arc<LocalLake>,
+    pub gate: LakeGate,
+    pub summary: Arc<SummaryService>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Embedded {
+    /// Opens the warehouse side only (for `refresh` and `report` while `dev` is stopped).
+    pub fn open_warehouse(dir: &DataDir) -> anyhow::Result<(Arc<SummaryService>, Arc<LocalLake>)> {
+        let population = crate::population::shipped();
+        let gate = LakeGate::default();
+        let lake = Arc::new(LocalLake::new(dir.lake()));
+        let warehouse = Warehouse::open(&dir.warehouse(), &dir.lake(), gate.clone(), &population)
+            .with_context(|| {
+            format!(
+                "opening {} (is `pizza-pipeline dev` still running on this data dir?)",
+                dir.warehouse().display()
+            )
+        })?;
+        let summary = SummaryService::new(Arc::new(warehouse), lake.clone(), gate)?;
+        Ok((Arc::new(summary), lake))
+    }
+
+    pub fn open(data_dir: &std::path::Path) -> anyhow::Result<(Self, Arc<SqliteCustomers>)> {
+        let dir = DataDir::create(data_dir)?;
+        let population = Arc::new(crate::population::shipped());
+        let customers = Arc::new(open_customers(&dir, &population)?);
+        let log = EmbeddedLog::open(&dir.order_log())?;
+        let (summary, lake) = Self::open_warehouse(&dir)?;
+        let gate = summary.gate().clone();
+        Ok((
+            Embedded {
+                dir,
+                population,
+                log,
+                lake,
+                gate,
+                summary,
+                metrics: Arc::new(Metrics::new()),
+            },
+            customers,
+        ))
+    }
+}
+
+/// Opens the customer DB; on a first run (no customers) creates the demo set.
+pub fn open_customers(
+    dir: &DataDir,
+    population: &[StatePopulation],
+) -> anyhow::Result<SqliteCustomers> {
+    let customers = SqliteCustomers::open(&dir.customers())?;
+    if customers.count()? == 0 {
+        let states: Vec<&str> = population.iter().map(|p| p.state_code.as_str()).collect();
+        let demo = demo_customers(DEMO_CUSTOMER_COUNT, &states, DEMO_SEED);
+        customers.replace_all(&demo)?;
+        tracing::info!(
+            customers = demo.len(),
+            seed = DEMO_SEED,
+            "no customers loaded: created a demo set at real US ZIP codes (load your own with `pizza-pipeline customers load`)"
+        );
+    }
+    Ok(customers)
+}
+
+/// `pizza-pipeline dev`: everything in one process until SIGTERM / Ctrl-C.
+pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
+    let (embedded, customers) = Embedded::open(&settings.data_dir)?;
+    let lake: Arc<dyn LakeStore> = embedded.lake.clone();
+    let functions_app = functions::router(FunctionsState {
+        stream: embedded.log.clone(),
+        customers,
+        lake: lake.clone(),
+        summary: embedded.summary.clone(),
+        metrics: embedded.metrics.clone(),
+        report_tz: settings.report_tz,
+    });
+    let serving_app = serving::router(ServingState {
+        log: embedded.log.clone(),
+        summary: embedded.summary.clone(),
+        metrics: embedded.metrics.clone(),
+        population: embedded.population.clone(),
+        report_tz: settings.report_tz,
+        consumer: CONSUMER,
+    });
+    let app = functions_app.clone().merge(serving_app);
+
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    announce(addr, &embedded.dir);
+
+    let shutdown = CancellationToken::new();
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(dispatcher::run(
+        embedded.log.clone(),
+        functions_app.clone(),
+        settings.batch_max,
+        shutdown.clone(),
+    ));
+    if let Some(schedule) = &settings.summary_schedule {
+        let schedule = timer::parse_schedule(schedule)?;
+        let last = embedded.summary.warehouse().clone();
+        background.spawn(timer::run(
+            functions_app.clone(),
+            schedule,
+            settings.report_tz,
+            last,
+            shutdown.clone(),
+        ));
+    }
+    background.spawn(compact_periodically(
+        lake,
+        embedded.gate.clone(),
+        settings.compact_every,
+        shutdown.clone(),
+    ));
+
+    let stop = shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            wait_for_signal().await;
+            tracing::info!("stopping: finishing in-flight requests and the current batch");
+            stop.cancel();
+        })
+        .await?;
+    shutdown.cancel();
+    while background.join_next().await.is_some() {}
+    embedded.log.close();
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+fn announce(addr: SocketAddr, dir: &DataDir) {
+    // stdout carries exactly this line, so scripts and tests can find the port.
+    println!("pizza-pipeline dev listening on http://{addr}");
+    tracing::info!(data_dir = %dir.root().display(), "embedded pipeline running");
+    tracing::info!("dashboard: http://{addr}/");
+    tracing::info!(
+        "post an order: curl -s -X POST http://{addr}/api/orders -H 'Content-Type: application/json' \
+         -d '{{\"order_id\":1,\"customer_id\":42,\"type\":\"pepperoni\",\"qty\":2,\"retail_price\":25.98,\"order_date\":\"{}\"}}'",
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    tracing::info!(
+        "then: curl -s http://{addr}/api/orders/1 ; curl -s -X POST http://{addr}/admin/refresh -d '{{\"as_of\":\"{}\"}}' ; \
+         curl -s 'http://{addr}/api/report?state=TX'",
+        (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT00:00:00Z")
+    );
+}
+
+async fn compact_periodically(
+    lake: Arc<dyn LakeStore>,
+    gate: LakeGate,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if let Err(e) = compact_lake(lake.as_ref(), &gate, None).await {
+            tracing::warn!(error = %e, "scheduled lake compaction failed; it will run again");
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,156 @@
+//! The lake: all history of enriched orders as Parquet, one folder per UTC order day
+//! (SPEC §5): `orders_enriched/order_date=YYYY-MM-DD/<file>.parquet`.
+//!
+//! Storage back-ends sit behind [`LakeStore`] (a local folder embedded, ADLS Gen2 in
+//! Azure); the file format (`parquet`), the file names (below) and compaction are one
+//! kernel shared by every back-end.
+
+mod compaction;
+mod local;
+pub mod parquet;
+
+pub use compaction::{compact_lake, CompactionReport};
+pub use local::LocalLake;
+
+use crate::stream::BoxFuture;
+use bytes::Bytes;
+use chrono::NaiveDate;
+use std::sync::Arc;
+
+/// Folder of the enriched orders table.
+pub const ORDERS_TABLE: &str = "orders_enriched";
+/// Folder of records that could not be enriched, with their reasons.
+pub const QUARANTINE: &str = "quarantine";
+/// Prefix of files written by compaction (deduplicated, sorted by `order_id`).
+pub const COMPACTED_PREFIX: &str = "compacted-";
+
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("lake {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("lake file {path}: {message}")]
+    Format { path: String, message: String },
+}
+
+/// Object storage as the pipeline needs it: whole-object, atomic puts of immutable files.
+pub trait LakeStore: Send + Sync + 'static {
+    /// Writes `path` atomically: readers see the old object or the new one, never a part.
+    fn put<'a>(&'a self, path: &'a str, bytes: Bytes) -> BoxFuture<'a, Result<(), LakeError>>;
+    fn get<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Bytes, LakeError>>;
+    /// Every object under `prefix` (recursively), as lake-relative paths, sorted.
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, LakeError>>;
+    fn delete<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<(), LakeError>>;
+}
+
+/// Folder of one day's partition.
+pub fn partition_dir(day: NaiveDate) -> String {
+    format!("{ORDERS_TABLE}/order_date={}", day.format("%Y-%m-%d"))
+}
+
+/// The file a stream batch lands in for one day. Derived from the batch's stream range
+/// only, so a retried batch rewrites the same file instead of adding a second copy.
+pub fn batch_file(day: NaiveDate, partition: &str, first_seq: i64, last_seq: i64) -> String {
+    format!(
+        "{}/p{partition}-{first_seq:020}-{last_seq:020}.parquet",
+        partition_dir(day)
+    )
+}
+
+/// The day of a partition file path (`…/order_date=YYYY-MM-DD/…`).
+pub fn day_of(path: &str) -> Option<NaiveDate> {
+    let start = path.find("order_date=")? + "order_date=".len();
+    NaiveDate::parse_from_str(path.get(start..start + 10)?, "%Y-%m-%d").ok()
+}
+
+/// Readers of the lake hold this shared; compaction takes it exclusively only for the
+/// moment it deletes the files it replaced, so no reader ever opens a deleted file.
+/// It also lets one compaction run at a time.
+#[derive(Clone, Default)]
+pub struct LakeGate {
+    readers: Arc<tokio::sync::RwLock<()>>,
+    compaction: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl LakeGate {
+    /// Shared access for a (blocking) reader; call it off the async workers.
+    pub fn read(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.readers.blocking_read()
+    }
+
+    pub async fn write(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.readers.write().await
+    }
+
+    pub async fn compaction_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.compaction.lock().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_derived_from_day_and_range() {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let file = batch_file(day, "0", 17, 42);
+        assert_eq!(
+            file,
+            "orders_enriched/order_date=2026-03-01/p0-00000000000000000017-00000000000000000042.parquet"
+        );
+        assert_eq!(day_of(&file), Some(day));
+        assert_eq!(day_of("orders_enriched/x.parquet"), None);
+    }
+}
+
+/// Lands enriched rows: one Parquet file per order day, named from the stream range
+/// (`partition`, `first_seq`..=`last_seq`). Returns the files written.
+pub async fn land_batch(
+    lake: &dyn LakeStore,
+    rows: &[crate::enrich::EnrichedOrder],
+    partition: &str,
+    first_seq: i64,
+    last_seq: i64,
+) -> Result<Vec<String>, LakeError> {
+    let mut by_day: std::collections::BTreeMap<NaiveDate, Vec<&crate::enrich::EnrichedOrder>> =
+        Default::default();
+    for row in rows {
+        by_day
+            .entry(row.event.order_ts.date_naive())
+            .or_default()
+            .push(row);
+    }
+    let mut written = Vec::with_capacity(by_day.len());
+    for (day, day_rows) in by_day {
+        let path = batch_file(day, partition, first_seq, last_seq);
+        let bytes = parquet::write_parquet(&parquet::to_record_batch(&day_rows))?;
+        lake.put(&path, bytes).await?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Sets poison events aside under `quarantine/enrich/`, named from the stream range.
+pub async fn quarantine_poison(
+    lake: &dyn LakeStore,
+    poison: &[crate::enrich::PoisonEvent],
+    partition: &str,
+    first_seq: i64,
+    last_seq: i64,
+) -> Result<Option<String>, LakeError> {
+    if poison.is_empty() {
+        return Ok(None);
+    }
+    let mut lines = String::new();
+    for p in poison {
+        lines.push_str(&serde_json::to_string(p).expect("poison serializes"));
+        lines.push('\n');
+    }
+    let path = format!("{QUARANTINE}/enrich/p{partition}-{first_seq:020}-{last_seq:020}.jsonl");
+    lake.put(&path, Bytes::from(lines)).await?;
+    Ok(Some(path))
+}

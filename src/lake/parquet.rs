@@ -1,0 +1,153 @@
+//! The `orders_enriched` file format: one Arrow schema, written as Parquet.
+//!
+//! Money is `DECIMAL(18,2)` (exact cents), timestamps are UTC microseconds. The day
+//! partition column `order_date` lives in the folder name (Hive style), not in the file.
+
+use super::LakeError;
+use crate::enrich::EnrichedOrder;
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Decimal128Builder, Int32Builder, Int64Builder, RecordBatch,
+    StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use std::sync::{Arc, OnceLock};
+
+fn utc_micros() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// The schema of every `orders_enriched` file.
+pub fn schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new("order_id", DataType::Int64, false),
+                Field::new("customer_id", DataType::Int64, false),
+                Field::new("pizza_type", DataType::Utf8, false),
+                Field::new("qty", DataType::Int32, false),
+                Field::new("retail_price", DataType::Decimal128(18, 2), false),
+                Field::new("order_ts", utc_micros(), false),
+                Field::new("customer_found", DataType::Boolean, false),
+                Field::new("customer_name", DataType::Utf8, true),
+                Field::new("address", DataType::Utf8, true),
+                Field::new("city", DataType::Utf8, true),
+                Field::new("state", DataType::Utf8, true),
+                Field::new("zip_code", DataType::Utf8, true),
+                Field::new("received_at", utc_micros(), false),
+                Field::new("enriched_at", utc_micros(), false),
+                Field::new("stream_partition", DataType::Utf8, false),
+                Field::new("stream_seq", DataType::Int64, false),
+            ]))
+        })
+        .clone()
+}
+
+/// Column-major copy of enriched rows.
+pub fn to_record_batch(rows: &[&EnrichedOrder]) -> RecordBatch {
+    let n = rows.len();
+    let mut order_id = Int64Builder::with_capacity(n);
+    let mut customer_id = Int64Builder::with_capacity(n);
+    let mut pizza_type = StringBuilder::with_capacity(n, n * 8);
+    let mut qty = Int32Builder::with_capacity(n);
+    let mut price = Decimal128Builder::with_capacity(n)
+        .with_precision_and_scale(18, 2)
+        .expect("valid decimal");
+    let mut order_ts = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut found = BooleanBuilder::with_capacity(n);
+    let mut name = StringBuilder::with_capacity(n, n * 12);
+    let mut address = StringBuilder::with_capacity(n, n * 16);
+    let mut city = StringBuilder::with_capacity(n, n * 10);
+    let mut state = StringBuilder::with_capacity(n, n * 2);
+    let mut zip = StringBuilder::with_capacity(n, n * 5);
+    let mut received_at = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut enriched_at = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut partition = StringBuilder::with_capacity(n, n);
+    let mut seq = Int64Builder::with_capacity(n);
+    for row in rows {
+        let e = &row.event;
+        order_id.append_value(e.order_id);
+        customer_id.append_value(e.customer_id);
+        pizza_type.append_value(e.pizza_type.as_str());
+        qty.append_value(e.qty);
+        price.append_value(i128::from(e.retail_price_cents));
+        order_ts.append_value(e.order_ts.timestamp_micros());
+        found.append_value(row.customer.is_some());
+        match &row.customer {
+            Some(c) => {
+                name.append_value(&c.name);
+                address.append_value(&c.address);
+                city.append_value(&c.city);
+                state.append_value(&c.state);
+                zip.append_value(&c.zip_code);
+            }
+            None => {
+                for column in [&mut name, &mut address, &mut city, &mut state, &mut zip] {
+                    column.append_null();
+                }
+            }
+        }
+        received_at.append_value(e.received_at.timestamp_micros());
+        enriched_at.append_value(row.enriched_at.timestamp_micros());
+        partition.append_value(&row.stream_partition);
+        seq.append_value(row.stream_seq);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(order_id.finish()),
+        Arc::new(customer_id.finish()),
+        Arc::new(pizza_type.finish()),
+        Arc::new(qty.finish()),
+        Arc::new(price.finish()),
+        Arc::new(order_ts.finish()),
+        Arc::new(found.finish()),
+        Arc::new(name.finish()),
+        Arc::new(address.finish()),
+        Arc::new(city.finish()),
+        Arc::new(state.finish()),
+        Arc::new(zip.finish()),
+        Arc::new(received_at.finish()),
+        Arc::new(enriched_at.finish()),
+        Arc::new(partition.finish()),
+        Arc::new(seq.finish()),
+    ];
+    RecordBatch::try_new(schema(), columns).expect("columns match the schema")
+}
+
+/// Encodes one batch as a Parquet file.
+pub fn write_parquet(batch: &RecordBatch) -> Result<Bytes, LakeError> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(1 << 20))
+        .build();
+    let mut buffer = Vec::with_capacity(batch.get_array_memory_size() / 3 + 1024);
+    let format = |e: parquet::errors::ParquetError| LakeError::Format {
+        path: "<new file>".into(),
+        message: e.to_string(),
+    };
+    let mut writer =
+        ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props)).map_err(format)?;
+    writer.write(batch).map_err(format)?;
+    writer.close().map_err(format)?;
+    Ok(Bytes::from(buffer))
+}
+
+/// Decodes a Parquet file of the `orders_enriched` schema.
+pub fn read_parquet(path: &str, bytes: Bytes) -> Result<Vec<RecordBatch>, LakeError> {
+    let format = |message: String| LakeError::Format {
+        path: path.to_string(),
+        message,
+    };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| format(e.to_string()))?
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| format(e.to_string()))?;
+    reader
+        .map(|batch| batch.map_err(|e| format(e.to_string())))
+        .collect()
+}

@@ -1,0 +1,28 @@
+//! pizza-pipeline: pizza orders in over HTTP, joined with their customers, landed as
+//! Parquet for all history, and summarised nightly into a tiny per-state report.
+//!
+//! Follow an order through the modules:
+//! 1. [`order`] — the contract: parse and validate a request into canonical orders.
+//! 2. [`functions`] — the custom handler; `ingest_order` publishes to the [`stream`].
+//! 3. [`stream`] — the durable order stream (Event Hubs; an SQLite log embedded).
+//! 4. [`functions`] `enrich_orders` — joins [`customers`] in [`enrich`], lands the rows
+//!    in the [`lake`] (Parquet, one folder per day).
+//! 5. [`warehouse`] — `orders_enriched` over the lake; [`summary`] builds
+//!    `state_top_pizzas` with the [`population`] reference.
+//! 6. [`host`] — the embedded host that plays the Functions host on one machine;
+//!    [`serving`] — its read API and dashboard.
+
+pub mod cli;
+pub mod customers;
+pub mod enrich;
+pub mod functions;
+pub mod generate;
+pub mod host;
+pub mod lake;
+pub mod metrics;
+pub mod order;
+pub mod population;
+pub mod serving;
+pub mod stream;
+pub mod summary;
+pub mod warehouse;

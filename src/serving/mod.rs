@@ -1,0 +1,224 @@
+//! The embedded run's own read and admin API (SPEC §8): the report, single orders, an
+//! on-demand refresh, health, metrics and the dashboard page. In Azure, Power BI reads
+//! the report from Synapse instead, so these routes exist only in `dev`.
+
+use crate::metrics::Metrics;
+use crate::population::StatePopulation;
+use crate::stream::EmbeddedLog;
+use crate::summary::{ReportWindow, SummaryService};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use chrono_tz::Tz;
+use serde_json::json;
+use std::sync::Arc;
+
+const DASHBOARD: &str = include_str!("../../assets/dashboard.html");
+
+#[derive(Clone)]
+pub struct ServingState {
+    pub log: Arc<EmbeddedLog>,
+    pub summary: Arc<SummaryService>,
+    pub metrics: Arc<Metrics>,
+    pub population: Arc<Vec<StatePopulation>>,
+    pub report_tz: Tz,
+    /// The dispatcher's consumer name, for the backlog gauge.
+    pub consumer: &'static str,
+}
+
+pub fn router(state: ServingState) -> Router {
+    Router::new()
+        .route("/", get(dashboard))
+        .route("/api/states", get(states))
+        .route("/api/report", get(report))
+        .route("/api/orders/{order_id}", get(order))
+        .route("/admin/refresh", post(refresh))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+async fn dashboard() -> Html<&'static str> {
+    Html(DASHBOARD)
+}
+
+/// Every state of the population table, and the current report's window.
+async fn states(State(state): State<ServingState>) -> Response {
+    let cache = state.summary.cache();
+    let window = cache.window;
+    let fmt = |f: fn(&crate::warehouse::ReportWindowInfo) -> chrono::DateTime<Utc>| {
+        window.as_ref().map(|w| crate::order::format_ts(&f(w)))
+    };
+    let mut states: Vec<_> = state
+        .population
+        .iter()
+        .map(|p| json!({"state": p.state_code, "state_name": p.state_name, "adult_population": p.adult_population}))
+        .collect();
+    states.sort_by(|a, b| a["state_name"].as_str().cmp(&b["state_name"].as_str()));
+    Json(json!({
+        "window_start": fmt(|w| w.window_start),
+        "window_end": fmt(|w| w.window_end),
+        "refreshed_at": fmt(|w| w.refreshed_at),
+        "states": states,
+    }))
+    .into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct ReportQuery {
+    state: Option<String>,
+}
+
+/// The report rows of one state, from the in-memory copy of the tiny report table.
+async fn report(
+    State(state): State<ServingState>,
+    Query(query): Query<ReportQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(code) = query.state else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "state is required, e.g. /api/report?state=TX",
+        );
+    };
+    let code = code.trim().to_ascii_uppercase();
+    if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("state must be a two-letter USPS code, got {code:?}"),
+        );
+    }
+    if !state.population.iter().any(|p| p.state_code == code) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("{code} is not a state of the population table"),
+        );
+    }
+    let cache = state.summary.cache();
+    let etag = HeaderValue::from_str(&cache.etag).expect("etag is ASCII");
+    if headers.get(header::IF_NONE_MATCH) == Some(&etag) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        cache.state_json(&code),
+    )
+        .into_response()
+}
+
+/// The warehouse row of one order once it has landed; 404 before.
+async fn order(State(state): State<ServingState>, Path(order_id): Path<String>) -> Response {
+    let Some(order_id) = order_id.parse::<i64>().ok().filter(|id| *id >= 1) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("order_id must be an integer between 1 and {}", i64::MAX),
+        );
+    };
+    let log = state.log.clone();
+    let warehouse = state.summary.warehouse().clone();
+    let found = tokio::task::spawn_blocking(move || {
+        // The log knows the order's day, which limits the read to one partition.
+        let Some((_, event)) = log.find(order_id).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        warehouse
+            .find_order(order_id, Some(event.order_ts.date_naive()))
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    match found {
+        Ok(Some(row)) => Json(row).into_response(),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            format!("order {order_id} is not in the warehouse (yet)"),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, order_id, "order lookup failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the warehouse could not be read; retry",
+            )
+        }
+    }
+}
+
+/// Runs the summary now (optionally for an explicit `as_of`) and answers when the new
+/// table is what readers see.
+async fn refresh(State(state): State<ServingState>, body: Bytes) -> Response {
+    let window = match refresh_window(&body, state.report_tz) {
+        Ok(window) => window,
+        Err((status, message)) => return error(status, message),
+    };
+    let started = std::time::Instant::now();
+    match state.summary.refresh(window).await {
+        Ok(report) => {
+            state.metrics.refreshes.inc();
+            state
+                .metrics
+                .refresh_seconds
+                .observe(started.elapsed().as_secs_f64());
+            Json(report).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "refresh failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("refresh failed: {e}"),
+            )
+        }
+    }
+}
+
+fn refresh_window(body: &[u8], tz: Tz) -> Result<ReportWindow, (StatusCode, String)> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ReportWindow::nightly(Utc::now(), tz));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?;
+    match value.get("as_of") {
+        None | Some(serde_json::Value::Null) => Ok(ReportWindow::nightly(Utc::now(), tz)),
+        Some(serde_json::Value::String(text)) => crate::order::parse_timestamp(text.trim())
+            .map(|as_of| ReportWindow::ending_at(as_of, tz))
+            .ok_or((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("as_of {text:?} is not an RFC 3339 timestamp"),
+            )),
+        Some(_) => Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "as_of must be an RFC 3339 string".to_string(),
+        )),
+    }
+}
+
+async fn healthz() -> Response {
+    Json(json!({"status": "ok"})).into_response()
+}
+
+async fn metrics(State(state): State<ServingState>) -> Response {
+    let log = state.log.clone();
+    let consumer = state.consumer;
+    if let Ok(Ok(stats)) = tokio::task::spawn_blocking(move || log.stats(consumer)).await {
+        state.metrics.log_backlog.set(stats.backlog());
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,44 @@
+//! The order stream: where `ingest_order` publishes accepted orders and where
+//! `enrich_orders` reads them from. Event Hubs in Azure; a durable SQLite log embedded.
+//!
+//! A publish resolves only once the order is durable (fsync'd / acknowledged): the
+//! 202 that follows is a promise that the order reaches the warehouse.
+
+mod embedded_log;
+
+pub use embedded_log::{EmbeddedLog, LogBatch, LogError, LogEvent, LogStats};
+
+use crate::order::OrderEvent;
+use std::future::Future;
+use std::pin::Pin;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What became of one published order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishOutcome {
+    /// Newly appended to the stream.
+    Appended,
+    /// The same order was already in the stream: nothing appended, counted once.
+    Duplicate,
+    /// The `order_id` was already in the stream with a different payload: the first
+    /// one stands, this one is quarantined.
+    Conflict,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error("order log unavailable: {0}")]
+    Unavailable(String),
+    #[error("order log is shutting down")]
+    ShuttingDown,
+}
+
+/// Publishing side of the order stream.
+pub trait OrderStream: Send + Sync + 'static {
+    /// Appends the events durably, in order, and says what became of each.
+    fn publish(
+        &self,
+        events: Vec<OrderEvent>,
+    ) -> BoxFuture<'_, Result<Vec<PublishOutcome>, StreamError>>;
+}

@@ -1,0 +1,354 @@
+//! The embedded warehouse: DuckDB (`DIR/warehouse.duckdb`) over the Parquet lake.
+//!
+//! It holds the `orders_enriched` view (each `order_id` once), the `adult_population`
+//! reference table and the `state_top_pizzas` report table, built by the SQL in
+//! `sql/duckdb/`. In Azure, Synapse serverless SQL plays this part over the same lake.
+
+mod report;
+
+pub use report::{ReportRow, ReportWindowInfo};
+
+use crate::lake::parquet::{schema, write_parquet};
+use crate::lake::{LakeGate, ORDERS_TABLE};
+use crate::population::StatePopulation;
+use crate::summary::ReportWindow;
+use arrow::array::RecordBatch;
+use chrono::{DateTime, NaiveDate, Utc};
+use duckdb::{params, Connection};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+const ORDERS_ENRICHED_SQL: &str = include_str!("../../sql/duckdb/orders_enriched.sql");
+const ADULT_POPULATION_SQL: &str = include_str!("../../sql/duckdb/adult_population.sql");
+const STATE_TOP_PIZZAS_SQL: &str = include_str!("../../sql/duckdb/state_top_pizzas.sql");
+const REFRESH_LOG_SQL: &str = include_str!("../../sql/duckdb/refresh_log.sql");
+
+/// A zero-row file of the lake schema, outside the table folder: what the view and the
+/// summary read when there is nothing (yet) to read, so their columns always bind.
+const EMPTY_SCHEMA_FILE: &str = "_schema/orders_enriched/order_date=1970-01-01/empty.parquet";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WarehouseError {
+    #[error("warehouse {context}: {source}")]
+    DuckDb {
+        context: String,
+        #[source]
+        source: duckdb::Error,
+    },
+    #[error("warehouse: {0}")]
+    Io(String),
+}
+
+fn db_error(context: impl Into<String>) -> impl FnOnce(duckdb::Error) -> WarehouseError {
+    let context = context.into();
+    move |source| WarehouseError::DuckDb { context, source }
+}
+
+/// What one summary build did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BuildStats {
+    pub files_read: usize,
+    pub report_rows: usize,
+    pub duration_ms: u64,
+    pub refreshed_at: DateTime<Utc>,
+}
+
+pub struct Warehouse {
+    /// The first connection; every operation works on its own clone of it.
+    conn: Mutex<Connection>,
+    lake_root: PathBuf,
+    gate: LakeGate,
+    view_reads_lake: AtomicBool,
+}
+
+impl Warehouse {
+    /// Opens (creating) `db_path` over the lake at `lake_root`, (re)loads the population
+    /// reference and makes sure every object exists.
+    pub fn open(
+        db_path: &Path,
+        lake_root: &Path,
+        gate: LakeGate,
+        population: &[StatePopulation],
+    ) -> Result<Self, WarehouseError> {
+        std::fs::create_dir_all(lake_root)
+            .map_err(|e| WarehouseError::Io(format!("{}: {e}", lake_root.display())))?;
+        write_empty_schema_file(lake_root)?;
+        let conn =
+            Connection::open(db_path).map_err(db_error(format!("open {}", db_path.display())))?;
+        let warehouse = Warehouse {
+            conn: Mutex::new(conn),
+            lake_root: lake_root.to_path_buf(),
+            gate,
+            view_reads_lake: AtomicBool::new(false),
+        };
+        warehouse.load_population(population)?;
+        let conn = warehouse.connection()?;
+        conn.execute_batch(REFRESH_LOG_SQL)
+            .map_err(db_error("create refresh_log"))?;
+        if !warehouse.has_report_table(&conn)? {
+            warehouse.build_report(&conn, &ReportWindow::empty(), &[], Utc::now())?;
+        }
+        warehouse.ensure_orders_view(&conn)?;
+        Ok(warehouse)
+    }
+
+    pub fn lake_root(&self) -> &Path {
+        &self.lake_root
+    }
+
+    fn connection(&self) -> Result<Connection, WarehouseError> {
+        self.conn
+            .lock()
+            .unwrap()
+            .try_clone()
+            .map_err(db_error("connect"))
+    }
+
+    fn load_population(&self, population: &[StatePopulation]) -> Result<(), WarehouseError> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction()
+            .map_err(db_error("begin population load"))?;
+        tx.execute_batch(ADULT_POPULATION_SQL)
+            .map_err(db_error("create adult_population"))?;
+        {
+            let mut insert = tx
+                .prepare("INSERT INTO adult_population VALUES (?, ?, ?, ?, ?, ?)")
+                .map_err(db_error("prepare population insert"))?;
+            for p in population {
+                insert
+                    .execute(params![
+                        p.state_fips,
+                        p.state_code,
+                        p.state_name,
+                        p.adult_population,
+                        p.year,
+                        p.source
+                    ])
+                    .map_err(db_error(format!("insert population of {}", p.state_code)))?;
+            }
+        }
+        tx.commit().map_err(db_error("commit population load"))
+    }
+
+    fn has_report_table(&self, conn: &Connection) -> Result<bool, WarehouseError> {
+        conn.query_row(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'state_top_pizzas'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .map_err(db_error("look for state_top_pizzas"))
+    }
+
+    /// Points `orders_enriched` at the lake once the lake has a file (DuckDB refuses a
+    /// pattern that matches nothing, so until then it reads the empty schema file).
+    fn ensure_orders_view(&self, conn: &Connection) -> Result<(), WarehouseError> {
+        if self.view_reads_lake.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let has_files = self.partition_days()?.into_iter().next().is_some();
+        let source = if has_files {
+            sql_string(&format!(
+                "{}/{ORDERS_TABLE}/*/*.parquet",
+                self.lake_root.display()
+            ))
+        } else {
+            sql_string(&self.empty_schema_file())
+        };
+        let ddl = ORDERS_ENRICHED_SQL.replace("{{lake_glob}}", &source);
+        conn.execute_batch(&ddl)
+            .map_err(db_error("create orders_enriched"))?;
+        self.view_reads_lake.store(has_files, Ordering::Release);
+        Ok(())
+    }
+
+    fn empty_schema_file(&self) -> String {
+        self.lake_root.join(EMPTY_SCHEMA_FILE).display().to_string()
+    }
+
+    /// Days that have a partition folder, sorted.
+    fn partition_days(&self) -> Result<Vec<NaiveDate>, WarehouseError> {
+        let table = self.lake_root.join(ORDERS_TABLE);
+        let entries = match std::fs::read_dir(&table) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(WarehouseError::Io(format!("{}: {e}", table.display()))),
+        };
+        let mut days: Vec<NaiveDate> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| crate::lake::day_of(&e.file_name().to_string_lossy()))
+            .collect();
+        days.sort_unstable();
+        Ok(days)
+    }
+
+    /// The Parquet files of the partitions that overlap `window`.
+    fn window_files(&self, window: &ReportWindow) -> Result<Vec<String>, WarehouseError> {
+        let days = window.utc_days();
+        let mut files = Vec::new();
+        for day in self
+            .partition_days()?
+            .into_iter()
+            .filter(|d| days.contains(d))
+        {
+            let dir = self.lake_root.join(crate::lake::partition_dir(day));
+            let entries = std::fs::read_dir(&dir)
+                .map_err(|e| WarehouseError::Io(format!("{}: {e}", dir.display())))?;
+            for entry in entries.filter_map(|e| e.ok()) {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.ends_with(".parquet") && !name.starts_with('.') {
+                    files.push(entry.path().display().to_string());
+                }
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// Builds `state_top_pizzas` for `window` and logs the run.
+    pub fn build_summary(&self, window: &ReportWindow) -> Result<BuildStats, WarehouseError> {
+        let started = Instant::now();
+        let conn = self.connection()?;
+        let _readers = self.gate.read();
+        let files = self.window_files(window)?;
+        let refreshed_at = crate::order::truncate_to_micros(Utc::now());
+        let report_rows = self.build_report(&conn, window, &files, refreshed_at)?;
+        let duration_ms = started.elapsed().as_millis() as u64;
+        conn.execute(
+            "INSERT INTO refresh_log VALUES ($1::TIMESTAMPTZ, $2::TIMESTAMPTZ, $3::TIMESTAMPTZ, $4::TIMESTAMPTZ, $5, $6, $7)",
+            params![
+                sql_ts(&window.as_of),
+                sql_ts(&window.start),
+                sql_ts(&window.end),
+                sql_ts(&refreshed_at),
+                files.len() as i64,
+                report_rows as i64,
+                duration_ms as i64
+            ],
+        )
+        .map_err(db_error("log the refresh"))?;
+        self.ensure_orders_view(&conn)?;
+        Ok(BuildStats {
+            files_read: files.len(),
+            report_rows,
+            duration_ms,
+            refreshed_at,
+        })
+    }
+
+    fn build_report(
+        &self,
+        conn: &Connection,
+        window: &ReportWindow,
+        files: &[String],
+        refreshed_at: DateTime<Utc>,
+    ) -> Result<usize, WarehouseError> {
+        let sources = if files.is_empty() {
+            vec![self.empty_schema_file()]
+        } else {
+            files.to_vec()
+        };
+        let list = format!(
+            "[{}]",
+            sources
+                .iter()
+                .map(|f| sql_string(f))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let sql = STATE_TOP_PIZZAS_SQL.replace("{{window_files}}", &list);
+        conn.execute(
+            &sql,
+            params![
+                sql_ts(&window.start),
+                sql_ts(&window.end),
+                sql_ts(&refreshed_at)
+            ],
+        )
+        .map_err(db_error("build state_top_pizzas"))
+    }
+
+    /// When the last summary was built, for the timer's past-due check.
+    pub fn last_refresh_as_of(&self) -> Result<Option<DateTime<Utc>>, WarehouseError> {
+        let conn = self.connection()?;
+        let micros: Option<i64> = conn
+            .query_row(
+                "SELECT epoch_us(max(as_of)::TIMESTAMP) FROM refresh_log",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db_error("read refresh_log"))?;
+        Ok(micros.and_then(DateTime::from_timestamp_micros))
+    }
+
+    /// The warehouse row of one order as JSON, or `None` if it has not landed. `day` (the
+    /// order's UTC day, when known) limits the read to that one partition.
+    pub fn find_order(
+        &self,
+        order_id: i64,
+        day: Option<NaiveDate>,
+    ) -> Result<Option<serde_json::Value>, WarehouseError> {
+        let conn = self.connection()?;
+        let _readers = self.gate.read();
+        self.ensure_orders_view(&conn)?;
+        let source = match day {
+            Some(day) => {
+                let dir = self.lake_root.join(crate::lake::partition_dir(day));
+                if !dir.exists() {
+                    return Ok(None);
+                }
+                let pattern = sql_string(&format!("{}/*.parquet", dir.display()));
+                let cte = ORDERS_ENRICHED_SQL
+                    .split_once("VIEW orders_enriched AS")
+                    .map(|(_, select)| select.trim_end().trim_end_matches(';').to_string())
+                    .expect("orders_enriched.sql is a CREATE VIEW … AS SELECT");
+                format!("({})", cte.replace("{{lake_glob}}", &pattern))
+            }
+            None => "orders_enriched".to_string(),
+        };
+        report::order_as_json(&conn, &source, order_id)
+    }
+
+    pub fn report_rows(&self) -> Result<Vec<ReportRow>, WarehouseError> {
+        report::read_report(&self.connection()?, None)
+    }
+
+    pub fn report_for_state(&self, state: &str) -> Result<Vec<ReportRow>, WarehouseError> {
+        report::read_report(&self.connection()?, Some(state))
+    }
+
+    /// Runs a query, for tests and operators (`DIR/warehouse.duckdb` is also readable by
+    /// any DuckDB client once the process has stopped).
+    pub fn query_i64(&self, sql: &str) -> Result<i64, WarehouseError> {
+        let conn = self.connection()?;
+        let _readers = self.gate.read();
+        self.ensure_orders_view(&conn)?;
+        conn.query_row(sql, [], |r| r.get(0))
+            .map_err(db_error(sql.to_string()))
+    }
+}
+
+fn write_empty_schema_file(lake_root: &Path) -> Result<(), WarehouseError> {
+    let path = lake_root.join(EMPTY_SCHEMA_FILE);
+    if path.exists() {
+        return Ok(());
+    }
+    let bytes = write_parquet(&RecordBatch::new_empty(schema()))
+        .map_err(|e| WarehouseError::Io(e.to_string()))?;
+    let io = |e: std::io::Error| WarehouseError::Io(format!("{}: {e}", path.display()));
+    std::fs::create_dir_all(path.parent().unwrap()).map_err(io)?;
+    std::fs::write(&path, bytes).map_err(io)
+}
+
+/// A SQL string literal (paths are ours, but quote them properly anyway).
+fn sql_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// A timestamp as DuckDB casts it to TIMESTAMPTZ.
+fn sql_ts(ts: &DateTime<Utc>) -> String {
+    ts.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string()
+}

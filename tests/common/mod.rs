@@ -1,0 +1,165 @@
+//! Shared by the integration tests: run the real `pizza-pipeline` binary (the one cargo
+//! built for these tests) and talk to it over HTTP on an ephemeral loopback port.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pizza-pipeline");
+
+pub struct Dev {
+    pub child: Child,
+    pub url: String,
+    pub log: PathBuf,
+}
+
+impl Dev {
+    /// Starts `dev` on `data_dir` (no timer, so only the test decides when to refresh).
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Dev {
+        let log = data_dir.with_extension(format!("dev-{}.log", std::process::id()));
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let mut child = Command::new(BIN)
+            .args(["dev", "--data-dir"])
+            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0", "--summary-schedule", "off"])
+            .args(extra)
+            .env("PIZZA_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("start pizza-pipeline dev");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("pizza-pipeline dev listening on ") {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "dev did not start; its log:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            });
+        Dev { child, url, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(
+                    status.success(),
+                    "dev exited with {status}; log:\n{}",
+                    self.log_text()
+                );
+                return;
+            }
+            assert!(Instant::now() < deadline, "dev did not stop within 60 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a `pizza-pipeline` sub-command to completion; returns stdout.
+pub fn run(args: &[&str]) -> String {
+    let output = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "pizza-pipeline {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// Reads one un-labelled metric from `/metrics`.
+pub async fn metric(client: &reqwest::Client, dev: &Dev, name: &str) -> f64 {
+    let text = client
+        .get(dev.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0.0)
+}
+
+/// Waits until the order log has no backlog (every accepted order has landed).
+pub async fn wait_until_landed(client: &reqwest::Client, dev: &Dev) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if metric(client, dev, "pizza_order_log_backlog").await == 0.0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "orders did not land within 120 s; log:\n{}",
+            dev.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Writes a customer CSV and loads it into `data_dir` with `customers load`.
+pub fn load_customers(data_dir: &Path, rows: &[(i64, &str)]) {
+    let mut csv = String::from("customer_id,name,address,city,state,zip_code\n");
+    for (id, state) in rows {
+        csv.push_str(&format!(
+            "{id},Customer {id},{id} Main St,Some City,{state},0{id:04}\n"
+        ));
+    }
+    let file = data_dir.with_extension("customers.csv");
+    std::fs::write(&file, csv).unwrap();
+    run(&[
+        "customers",
+        "load",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+}

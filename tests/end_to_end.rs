@@ -1,0 +1,519 @@
+//! End to end, through the real binary: a generated order stream with every awkward case
+//! goes in over HTTP; the report that comes out must equal an independent computation
+//! written here, from the posted orders alone.
+
+mod common;
+
+use chrono::{DateTime, Duration, Months, Utc};
+use common::{client, load_customers, run, wait_until_landed, Dev};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+const TYPES: [&str; 5] = ["cheese", "pepperoni", "supreme", "meat lover", "veggie"];
+
+/// The customers of this test: id → state as written in the CSV.
+fn customers() -> Vec<(i64, &'static str)> {
+    let mut rows = Vec::new();
+    for id in 1..=40 {
+        rows.push((id, ["TX", "CA", "NY", "FL"][(id % 4) as usize]));
+    }
+    rows.push((41, " wy ")); // normalised to WY; a state with very few sales
+    rows.push((42, "AA")); // armed forces: not in the population table, never reported
+    rows.push((43, "DC"));
+    rows.push((44, "VT")); // tie-breaker state
+    rows.push((45, "VT"));
+    rows
+}
+
+/// One order as the test posts it, and what it means after canonicalisation.
+#[derive(Clone, Debug)]
+struct Posted {
+    body: Value,
+    order_id: i64,
+    customer_id: i64,
+    pizza_type: &'static str,
+    qty: i64,
+    cents: i64,
+    order_ts: DateTime<Utc>,
+}
+
+fn order(
+    order_id: i64,
+    customer_id: i64,
+    pizza_type: &'static str,
+    qty: i64,
+    cents: i64,
+    written_ts: &str,
+) -> Posted {
+    let order_ts = DateTime::parse_from_rfc3339(written_ts)
+        .unwrap()
+        .with_timezone(&Utc);
+    Posted {
+        body: json!({
+            "order_id": order_id,
+            "customer_id": customer_id,
+            "type": format!("  {}", pizza_type.to_uppercase()),
+            "qty": qty,
+            "retail_price": cents as f64 / 100.0,
+            "order_date": written_ts,
+            "channel": "test"
+        }),
+        order_id,
+        customer_id,
+        pizza_type,
+        qty,
+        cents,
+        order_ts,
+    }
+}
+
+fn as_of() -> DateTime<Utc> {
+    "2026-03-01T00:00:00Z".parse().unwrap()
+}
+
+/// The generated stream, in posting order.
+fn stream() -> Vec<Posted> {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut orders = Vec::new();
+    let start = as_of() - Duration::days(430);
+    for id in 1..=2500 {
+        let customer_id = rng.random_range(1..=40);
+        let ts = start + Duration::seconds(rng.random_range(0..(440 * 86_400)));
+        let ts = ts.min(as_of() + Duration::days(5));
+        orders.push(order(
+            id,
+            customer_id,
+            TYPES[rng.random_range(0..5)],
+            rng.random_range(1..=4),
+            rng.random_range(500..=6000),
+            &ts.to_rfc3339(),
+        ));
+    }
+    let window_start = as_of().checked_sub_months(Months::new(12)).unwrap();
+    // Window edges: start is in, as_of is out, one microsecond before as_of is in.
+    orders.push(order(
+        3001,
+        1,
+        "veggie",
+        7,
+        1111,
+        &window_start.to_rfc3339(),
+    ));
+    orders.push(order(3002, 1, "veggie", 9, 2222, &as_of().to_rfc3339()));
+    orders.push(order(
+        3003,
+        2,
+        "veggie",
+        5,
+        3333,
+        "2026-02-28T23:59:59.999999Z",
+    ));
+    orders.push(order(
+        3004,
+        2,
+        "veggie",
+        5,
+        4444,
+        "2025-02-28T23:59:59.999999Z",
+    ));
+    // Offsets: 19:30 at −05:00 is 00:30 UTC on as_of's day (out); 00:30 at +01:00 is
+    // 23:30 UTC the day before (in).
+    orders.push(order(
+        3005,
+        3,
+        "supreme",
+        6,
+        5555,
+        "2026-02-28T19:30:00-05:00",
+    ));
+    orders.push(order(
+        3006,
+        3,
+        "supreme",
+        6,
+        6666,
+        "2026-03-01T00:30:00+01:00",
+    ));
+    // Unknown customer: landed, flagged, never in the report.
+    orders.push(order(
+        3007,
+        999_999,
+        "cheese",
+        50,
+        99_999,
+        "2026-01-15T12:00:00Z",
+    ));
+    // A state outside the population table.
+    orders.push(order(
+        3008,
+        42,
+        "cheese",
+        50,
+        99_999,
+        "2026-01-15T12:00:00Z",
+    ));
+    // Few sales: WY has one type only; DC two.
+    orders.push(order(
+        3009,
+        41,
+        "pepperoni",
+        2,
+        2000,
+        "2025-07-04T18:00:00Z",
+    ));
+    orders.push(order(3010, 43, "cheese", 1, 1000, "2025-07-04T18:00:00Z"));
+    orders.push(order(3011, 43, "veggie", 1, 1000, "2025-07-04T18:00:00Z"));
+    // Ties in VT: cheese and veggie tie on units and sales (name decides: cheese first);
+    // supreme ties on units but sells more (ranks above both).
+    orders.push(order(3012, 44, "veggie", 3, 3000, "2025-09-01T12:00:00Z"));
+    orders.push(order(3013, 45, "cheese", 3, 3000, "2025-09-01T12:00:00Z"));
+    orders.push(order(3014, 44, "supreme", 3, 3001, "2025-09-01T12:00:00Z"));
+    orders.push(order(
+        3015,
+        45,
+        "pepperoni",
+        1,
+        100_000,
+        "2025-09-01T12:00:00Z",
+    ));
+    // Exact-cent rounding through the API: 12.345 → 12.35.
+    let mut half = order(3016, 44, "pepperoni", 1, 1235, "2025-10-01T12:00:00Z");
+    half.body["retail_price"] = json!(12.345);
+    orders.push(half);
+    // Duplicates: identical re-posts of a few orders (counted once) …
+    for id in [10, 20, 30, 3012] {
+        orders.push(orders.iter().find(|o| o.order_id == id).unwrap().clone());
+    }
+    // … and a conflicting duplicate: same id, different payload; the first one stands.
+    let mut conflict = orders.iter().find(|o| o.order_id == 40).unwrap().clone();
+    conflict.body["qty"] = json!(999);
+    conflict.qty = 999;
+    orders.push(conflict);
+    orders
+}
+
+#[derive(Debug, PartialEq, Eq, Clone)]
+struct ExpectedRow {
+    state: String,
+    rank: i64,
+    pizza_type: String,
+    pizzas_sold: i64,
+    gross_cents: i64,
+    per_capita_micros: i64,
+    unique_customers: i64,
+    adult_population: i64,
+}
+
+/// The report, computed from the posted orders alone.
+fn independent_report(posted: &[Posted]) -> BTreeMap<String, Vec<ExpectedRow>> {
+    let population: HashMap<String, i64> = csv::Reader::from_path(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/census/adult_population_by_state.csv"
+    ))
+    .unwrap()
+    .records()
+    .map(|r| {
+        let r = r.unwrap();
+        (r[1].to_string(), r[3].parse().unwrap())
+    })
+    .collect();
+    let customer_state: HashMap<i64, String> = customers()
+        .into_iter()
+        .map(|(id, state)| (id, state.trim().to_uppercase()))
+        .collect();
+    let window_start = as_of().checked_sub_months(Months::new(12)).unwrap();
+
+    let mut first: BTreeMap<i64, &Posted> = BTreeMap::new();
+    for p in posted {
+        first.entry(p.order_id).or_insert(p); // the first received wins
+    }
+    #[derive(Default)]
+    struct Acc {
+        qty: i64,
+        cents: i64,
+        customers: BTreeSet<i64>,
+    }
+    let mut acc: BTreeMap<(String, &str), Acc> = BTreeMap::new();
+    for p in first.values() {
+        if p.order_ts < window_start || p.order_ts >= as_of() {
+            continue;
+        }
+        let Some(state) = customer_state.get(&p.customer_id) else {
+            continue;
+        };
+        if !population.contains_key(state) {
+            continue;
+        }
+        let a = acc.entry((state.clone(), p.pizza_type)).or_default();
+        a.qty += p.qty;
+        a.cents += p.cents;
+        a.customers.insert(p.customer_id);
+    }
+    let mut by_state: BTreeMap<String, Vec<ExpectedRow>> = BTreeMap::new();
+    for ((state, pizza), a) in acc {
+        let adults = population[&state];
+        by_state
+            .entry(state.clone())
+            .or_default()
+            .push(ExpectedRow {
+                state,
+                rank: 0,
+                pizza_type: pizza.to_string(),
+                pizzas_sold: a.qty,
+                gross_cents: a.cents,
+                per_capita_micros: ((a.cents as i128 * 10_000 * 2 + adults as i128)
+                    / (2 * adults as i128)) as i64,
+                unique_customers: a.customers.len() as i64,
+                adult_population: adults,
+            });
+    }
+    for rows in by_state.values_mut() {
+        rows.sort_by(|a, b| {
+            b.pizzas_sold
+                .cmp(&a.pizzas_sold)
+                .then(b.gross_cents.cmp(&a.gross_cents))
+                .then(a.pizza_type.cmp(&b.pizza_type))
+        });
+        rows.truncate(3);
+        for (i, row) in rows.iter_mut().enumerate() {
+            row.rank = i as i64 + 1;
+        }
+    }
+    by_state
+}
+
+fn served_row(v: &Value) -> ExpectedRow {
+    ExpectedRow {
+        state: v["state"].as_str().unwrap().to_string(),
+        rank: v["rank"].as_i64().unwrap(),
+        pizza_type: v["pizza_type"].as_str().unwrap().to_string(),
+        pizzas_sold: v["pizzas_sold"].as_i64().unwrap(),
+        gross_cents: (v["gross_sales_usd"].as_f64().unwrap() * 100.0).round() as i64,
+        per_capita_micros: (v["gross_sales_per_capita_usd"].as_f64().unwrap() * 1e6).round() as i64,
+        unique_customers: v["unique_customers"].as_i64().unwrap(),
+        adult_population: v["adult_population"].as_i64().unwrap(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn generated_stream_matches_an_independent_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    load_customers(&data_dir, &customers());
+    let dev = Dev::start(&data_dir, &[]);
+    let http = client();
+
+    // Post: the first 1000 one by one (concurrently), the rest as arrays of 50, in order.
+    let posted = stream();
+    let (singles, rest) = posted.split_at(1000);
+    let mut tasks = Vec::new();
+    for chunk in singles.chunks(100) {
+        let (http, url, chunk) = (http.clone(), dev.url("/api/orders"), chunk.to_vec());
+        tasks.push(tokio::spawn(async move {
+            for p in chunk {
+                let response = http.post(&url).json(&p.body).send().await.unwrap();
+                assert_eq!(
+                    response.status(),
+                    202,
+                    "order {}: {}",
+                    p.order_id,
+                    response.text().await.unwrap()
+                );
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut conflicts = 0;
+    let mut duplicates = 0;
+    for chunk in rest.chunks(50) {
+        let bodies: Vec<&Value> = chunk.iter().map(|p| &p.body).collect();
+        let response = http
+            .post(dev.url("/api/orders"))
+            .json(&bodies)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+        let answer: Value = response.json().await.unwrap();
+        conflicts += answer["conflicts"].as_array().unwrap().len();
+        duplicates += answer["duplicates"].as_array().unwrap().len();
+    }
+    assert_eq!(
+        (duplicates, conflicts),
+        (4, 1),
+        "the re-posts are recognised"
+    );
+    wait_until_landed(&http, &dev).await;
+
+    // Single orders are readable from the warehouse once landed.
+    let unknown: Value = http
+        .get(dev.url("/api/orders/3007"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unknown["customer_found"], json!(false));
+    assert_eq!(unknown["state"], Value::Null);
+    let rounded: Value = http
+        .get(dev.url("/api/orders/3016"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rounded["retail_price"], json!(12.35));
+    assert_eq!(rounded["pizza_type"], json!("pepperoni"));
+    assert_eq!(rounded["state"], json!("VT"));
+    let conflicted: Value = http
+        .get(dev.url("/api/orders/40"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(
+        conflicted["qty"],
+        json!(999),
+        "the first version of order 40 stands"
+    );
+    let offset: Value = http
+        .get(dev.url("/api/orders/3006"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(offset["order_ts"], json!("2026-02-28T23:30:00.000000Z"));
+    assert_eq!(
+        http.get(dev.url("/api/orders/424242"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Refresh for the fixed as_of and compare every state with the independent report.
+    let refreshed = http
+        .post(dev.url("/admin/refresh"))
+        .json(&json!({"as_of": "2026-03-01T00:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 200);
+    let refresh: Value = refreshed.json().await.unwrap();
+    assert_eq!(
+        refresh["window_start"],
+        json!("2025-03-01T00:00:00.000000Z")
+    );
+    assert_eq!(refresh["window_end"], json!("2026-03-01T00:00:00.000000Z"));
+
+    let expected = independent_report(&posted);
+    assert!(
+        expected.len() >= 6,
+        "the generated data covers several states"
+    );
+    let states: Value = http
+        .get(dev.url("/api/states"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let all_states = states["states"].as_array().unwrap();
+    assert_eq!(all_states.len(), 52);
+    let mut report_rows = 0;
+    for s in all_states {
+        let code = s["state"].as_str().unwrap();
+        let served: Vec<Value> = http
+            .get(dev.url(&format!("/api/report?state={}", code.to_lowercase())))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let served: Vec<ExpectedRow> = served.iter().map(served_row).collect();
+        assert_eq!(
+            served,
+            expected.get(code).cloned().unwrap_or_default(),
+            "state {code}"
+        );
+        report_rows += served.len();
+    }
+    assert_eq!(expected["WY"].len(), 1);
+    assert_eq!(expected["DC"].len(), 2);
+    let vt: Vec<&str> = expected["VT"]
+        .iter()
+        .map(|r| r.pizza_type.as_str())
+        .collect();
+    assert_eq!(vt, vec!["supreme", "cheese", "veggie"]);
+    assert!(!expected.contains_key("AA"));
+    assert_eq!(
+        http.get(dev.url("/api/report?state=Texas"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+
+    dev.stop();
+
+    // The warehouse file is readable by any DuckDB client once dev has stopped.
+    let db = duckdb::Connection::open(data_dir.join("warehouse.duckdb")).unwrap();
+    let unique_ids: i64 = db
+        .query_row(
+            "SELECT count(DISTINCT order_id) FROM orders_enriched",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM orders_enriched", [], |r| r.get(0))
+        .unwrap();
+    let distinct_posted = posted
+        .iter()
+        .map(|p| p.order_id)
+        .collect::<BTreeSet<_>>()
+        .len() as i64;
+    assert_eq!((rows, unique_ids), (distinct_posted, distinct_posted));
+    let table_rows: i64 = db
+        .query_row("SELECT count(*) FROM state_top_pizzas", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(table_rows as usize, report_rows);
+    let tx_top: String = db
+        .query_row(
+            "SELECT pizza_type FROM state_top_pizzas WHERE state = 'TX' AND rank = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tx_top, expected["TX"][0].pizza_type);
+    drop(db); // DuckDB allows one writer process per file
+
+    // The CLI reads the same table.
+    let printed: Vec<Value> = serde_json::from_str(&run(&[
+        "report",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--state",
+        "vt",
+    ]))
+    .unwrap();
+    assert_eq!(
+        printed.iter().map(served_row).collect::<Vec<_>>(),
+        expected["VT"]
+    );
+}

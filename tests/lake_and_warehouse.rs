@@ -1,0 +1,176 @@
+//! The lake and the warehouse through the library: at-least-once landing, compaction
+//! and the views must all count each order once, the first received winning.
+
+use chrono::{DateTime, Duration, Utc};
+use pizza_pipeline::customers::Customer;
+use pizza_pipeline::enrich::EnrichedOrder;
+use pizza_pipeline::lake::{compact_lake, land_batch, LakeGate, LakeStore, LocalLake};
+use pizza_pipeline::order::{OrderEvent, PizzaType};
+use pizza_pipeline::summary::{ReportWindow, SummaryService};
+use pizza_pipeline::warehouse::Warehouse;
+use std::sync::Arc;
+
+fn row(
+    order_id: i64,
+    qty: i32,
+    received: &str,
+    seq: i64,
+    customer: Option<Arc<Customer>>,
+) -> EnrichedOrder {
+    let received_at: DateTime<Utc> = received.parse().unwrap();
+    EnrichedOrder {
+        event: OrderEvent {
+            order_id,
+            customer_id: customer.as_ref().map(|c| c.customer_id).unwrap_or(999),
+            pizza_type: PizzaType::Cheese,
+            qty,
+            retail_price_cents: 1001 * qty as i64,
+            order_ts: "2026-01-10T10:00:00Z".parse().unwrap(),
+            received_at,
+        },
+        customer,
+        stream_partition: "0".into(),
+        stream_seq: seq,
+        enriched_at: received_at + Duration::seconds(1),
+    }
+}
+
+fn texan() -> Arc<Customer> {
+    Arc::new(Customer {
+        customer_id: 1,
+        name: "Ann".into(),
+        address: "1 Main St".into(),
+        city: "Austin".into(),
+        state: "TX".into(),
+        zip_code: "73301".into(),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivered_batches_compaction_and_refresh_count_each_order_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake_root = tmp.path().join("lake");
+    let lake = Arc::new(LocalLake::new(&lake_root));
+    let gate = LakeGate::default();
+    let population = pizza_pipeline::population::shipped();
+    let warehouse = Arc::new(
+        Warehouse::open(
+            &tmp.path().join("w.duckdb"),
+            &lake_root,
+            gate.clone(),
+            &population,
+        )
+        .unwrap(),
+    );
+    let summary = SummaryService::new(warehouse.clone(), lake.clone(), gate.clone()).unwrap();
+
+    // Empty lake: the view binds and is empty; a refresh gives an empty table.
+    let count = |w: &Arc<Warehouse>| {
+        let w = w.clone();
+        std::thread::spawn(move || w.query_i64("SELECT count(*) FROM orders_enriched").unwrap())
+            .join()
+            .unwrap()
+    };
+    assert_eq!(count(&warehouse), 0);
+    let window =
+        ReportWindow::ending_at("2026-02-01T00:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
+    assert_eq!(summary.refresh(window).await.unwrap().report_rows, 0);
+
+    // Batch 1..=3 lands, then is re-delivered as part of 1..=4 (after a lost checkpoint);
+    // order 1 also appears later with another payload (as Event Hubs could deliver it).
+    let tx = Some(texan());
+    let first = vec![
+        row(1, 1, "2026-01-10T10:00:01Z", 1, tx.clone()),
+        row(2, 2, "2026-01-10T10:00:02Z", 2, tx.clone()),
+        row(3, 3, "2026-01-10T10:00:03Z", 3, None),
+    ];
+    land_batch(lake.as_ref(), &first, "0", 1, 3).await.unwrap();
+    land_batch(lake.as_ref(), &first, "0", 1, 3).await.unwrap(); // same range: same file
+    let mut again = first.clone();
+    again.push(row(4, 4, "2026-01-10T10:00:04Z", 4, tx.clone()));
+    land_batch(lake.as_ref(), &again, "0", 1, 4).await.unwrap();
+    land_batch(
+        lake.as_ref(),
+        &[row(1, 9, "2026-01-10T11:00:00Z", 5, tx.clone())],
+        "0",
+        5,
+        5,
+    )
+    .await
+    .unwrap();
+    assert_eq!(lake.list("orders_enriched").await.unwrap().len(), 3);
+
+    assert_eq!(count(&warehouse), 4, "each order_id once in the view");
+    let w = warehouse.clone();
+    let qty_of_1 = std::thread::spawn(move || {
+        w.query_i64("SELECT qty FROM orders_enriched WHERE order_id = 1")
+            .unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(qty_of_1, 1, "the first received version wins");
+
+    // Compaction leaves one file per day, de-duplicated, and changes nothing visible.
+    let report = compact_lake(lake.as_ref(), &gate, None).await.unwrap();
+    assert_eq!(
+        (
+            report.partitions_compacted,
+            report.files_removed,
+            report.rows_written,
+            report.duplicates_dropped
+        ),
+        (1, 3, 4, 4)
+    );
+    let files = lake.list("orders_enriched").await.unwrap();
+    assert_eq!(files.len(), 1);
+    assert!(files[0].contains("/compacted-"), "{files:?}");
+    assert_eq!(count(&warehouse), 4);
+    assert_eq!(
+        compact_lake(lake.as_ref(), &gate, None)
+            .await
+            .unwrap()
+            .partitions_compacted,
+        0,
+        "nothing left to do"
+    );
+
+    // The report: orders 1, 2, 4 (order 3's customer is unknown) → 7 pizzas for TX.
+    let refreshed = summary.refresh(window).await.unwrap();
+    assert_eq!(refreshed.report_rows, 1);
+    let rows = warehouse.report_for_state("TX").unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (
+            rows[0].pizzas_sold,
+            rows[0].gross_sales_cents,
+            rows[0].unique_customers
+        ),
+        (7, 7007, 1)
+    );
+    // 70.07 USD over 22,945,206 Texan adults (Census V2024).
+    let adults = population
+        .iter()
+        .find(|p| p.state_code == "TX")
+        .unwrap()
+        .adult_population;
+    assert_eq!(rows[0].adult_population, adults);
+    let expected_micros = ((7007i128 * 10_000 * 2 + adults as i128) / (2 * adults as i128)) as i64;
+    assert_eq!(rows[0].per_capita_micro_usd, expected_micros);
+    assert_eq!(
+        String::from_utf8(summary.cache().state_json("TX").to_vec())
+            .unwrap()
+            .matches("\"rank\"")
+            .count(),
+        1
+    );
+    assert_eq!(&summary.cache().state_json("WY")[..], b"[]");
+
+    // A window that ends before the orders sees none of them (and reads no file).
+    let early =
+        ReportWindow::ending_at("2026-01-10T10:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
+    let refreshed = summary.refresh(early).await.unwrap();
+    assert_eq!((refreshed.report_rows, refreshed.files_read), (0, 1));
+    let before =
+        ReportWindow::ending_at("2026-01-10T00:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
+    assert_eq!(summary.refresh(before).await.unwrap().files_read, 0);
+}

@@ -13,10 +13,13 @@ use std::sync::{Arc, Mutex, RwLock};
 /// Entries kept before the cache starts over; bounds memory for huge customer tables.
 const CACHE_LIMIT: usize = 2_000_000;
 
+/// A looked-up customer, or the fact that there is none (also worth caching).
+type CachedAnswer = Option<Arc<Customer>>;
+
 pub struct SqliteCustomers {
     path: PathBuf,
     conn: Mutex<Connection>,
-    cache: RwLock<HashMap<i64, Option<Arc<Customer>>>>,
+    cache: RwLock<HashMap<i64, CachedAnswer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -164,10 +167,7 @@ impl SqliteCustomers {
         Ok(customers)
     }
 
-    fn lookup_uncached(
-        &self,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, Option<Arc<Customer>>)>, rusqlite::Error> {
+    fn lookup_uncached(&self, ids: &[i64]) -> Result<Vec<(i64, CachedAnswer)>, rusqlite::Error> {
         let conn = self.conn.lock().unwrap();
         let mut stmt = conn.prepare_cached(
             "SELECT customer_id, name, address, city, state, zip_code FROM customers WHERE customer_id = ?1",

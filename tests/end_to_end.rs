@@ -24,6 +24,9 @@ fn customers() -> Vec<(i64, &'static str)> {
     rows.push((43, "DC"));
     rows.push((44, "VT")); // tie-breaker state
     rows.push((45, "VT"));
+    rows.push((46, "OR")); // only window-edge orders: each one shows in the report
+    rows.push((47, "NV")); // only time-zone offset orders
+    rows.push((48, "ME")); // only edges of a mid-day as_of
     rows
 }
 
@@ -69,6 +72,10 @@ fn order(
     }
 }
 
+fn mid_day_as_of() -> DateTime<Utc> {
+    "2026-02-15T12:00:00Z".parse().unwrap()
+}
+
 fn as_of() -> DateTime<Utc> {
     "2026-03-01T00:00:00Z".parse().unwrap()
 }
@@ -92,37 +99,18 @@ fn stream() -> Vec<Posted> {
         ));
     }
     let window_start = as_of().checked_sub_months(Months::new(12)).unwrap();
-    // Window edges: start is in, as_of is out, one microsecond before as_of is in.
-    orders.push(order(
-        3001,
-        1,
-        "veggie",
-        7,
-        1111,
-        &window_start.to_rfc3339(),
-    ));
-    orders.push(order(3002, 1, "veggie", 9, 2222, &as_of().to_rfc3339()));
-    orders.push(order(
-        3003,
-        2,
-        "veggie",
-        5,
-        3333,
-        "2026-02-28T23:59:59.999999Z",
-    ));
-    orders.push(order(
-        3004,
-        2,
-        "veggie",
-        5,
-        4444,
-        "2025-02-28T23:59:59.999999Z",
-    ));
-    // Offsets: 19:30 at −05:00 is 00:30 UTC on as_of's day (out); 00:30 at +01:00 is
-    // 23:30 UTC the day before (in).
+    // Window edges (customer 46, alone in OR): start is in, as_of is out, one
+    // microsecond before as_of is in, one microsecond before start is out.
+    let edge = |id, pizza, written: &str| order(id, 46, pizza, 5, 1000, written);
+    orders.push(edge(3001, "veggie", &window_start.to_rfc3339()));
+    orders.push(edge(3002, "cheese", &as_of().to_rfc3339()));
+    orders.push(edge(3003, "supreme", "2026-02-28T23:59:59.999999Z"));
+    orders.push(edge(3004, "pepperoni", "2025-02-28T23:59:59.999999Z"));
+    // Offsets (customer 47, alone in NV): 19:30 at −05:00 is 00:30 UTC on as_of's day
+    // (out); 00:30 at +01:00 is 23:30 UTC the day before (in).
     orders.push(order(
         3005,
-        3,
+        47,
         "supreme",
         6,
         5555,
@@ -130,12 +118,21 @@ fn stream() -> Vec<Posted> {
     ));
     orders.push(order(
         3006,
-        3,
-        "supreme",
+        47,
+        "cheese",
         6,
         6666,
         "2026-03-01T00:30:00+01:00",
     ));
+    // Edges of an explicit mid-day as_of (customer 48, alone in ME).
+    let noon = mid_day_as_of();
+    let noon_start = noon.checked_sub_months(Months::new(12)).unwrap();
+    let micro = Duration::microseconds(1);
+    let edge = |id, pizza, ts: DateTime<Utc>| order(id, 48, pizza, 4, 800, &ts.to_rfc3339());
+    orders.push(edge(3020, "cheese", noon));
+    orders.push(edge(3021, "veggie", noon - micro));
+    orders.push(edge(3022, "supreme", noon_start));
+    orders.push(edge(3023, "pepperoni", noon_start - micro));
     // Unknown customer: landed, flagged, never in the report.
     orders.push(order(
         3007,
@@ -207,7 +204,10 @@ struct ExpectedRow {
 }
 
 /// The report, computed from the posted orders alone.
-fn independent_report(posted: &[Posted]) -> BTreeMap<String, Vec<ExpectedRow>> {
+fn independent_report(
+    posted: &[Posted],
+    as_of: DateTime<Utc>,
+) -> BTreeMap<String, Vec<ExpectedRow>> {
     let population: HashMap<String, i64> = csv::Reader::from_path(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/data/census/adult_population_by_state.csv"
@@ -223,7 +223,7 @@ fn independent_report(posted: &[Posted]) -> BTreeMap<String, Vec<ExpectedRow>> {
         .into_iter()
         .map(|(id, state)| (id, state.trim().to_uppercase()))
         .collect();
-    let window_start = as_of().checked_sub_months(Months::new(12)).unwrap();
+    let window_start = as_of.checked_sub_months(Months::new(12)).unwrap();
 
     let mut first: BTreeMap<i64, &Posted> = BTreeMap::new();
     for p in posted {
@@ -237,7 +237,7 @@ fn independent_report(posted: &[Posted]) -> BTreeMap<String, Vec<ExpectedRow>> {
     }
     let mut acc: BTreeMap<(String, &str), Acc> = BTreeMap::new();
     for p in first.values() {
-        if p.order_ts < window_start || p.order_ts >= as_of() {
+        if p.order_ts < window_start || p.order_ts >= as_of {
             continue;
         }
         let Some(state) = customer_state.get(&p.customer_id) else {
@@ -403,56 +403,52 @@ async fn generated_stream_matches_an_independent_report() {
         404
     );
 
-    // Refresh for the fixed as_of and compare every state with the independent report.
-    let refreshed = http
-        .post(dev.url("/admin/refresh"))
-        .json(&json!({"as_of": "2026-03-01T00:00:00Z"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refreshed.status(), 200);
-    let refresh: Value = refreshed.json().await.unwrap();
+    // An explicit mid-day as_of: both window edges fall inside day partitions.
+    let expected_noon = independent_report(&posted, mid_day_as_of());
+    let me: Vec<&str> = expected_noon["ME"]
+        .iter()
+        .map(|r| r.pizza_type.as_str())
+        .collect();
+    assert_eq!(
+        me,
+        vec!["supreme", "veggie"],
+        "start is in, as_of is out, mid-day too"
+    );
+    refresh_at(&http, &dev, "2026-02-15T12:00:00Z").await;
+    compare_every_state(&http, &dev, &expected_noon).await;
+
+    // The nightly shape: as_of at midnight.
+    let refresh = refresh_at(&http, &dev, "2026-03-01T00:00:00Z").await;
     assert_eq!(
         refresh["window_start"],
         json!("2025-03-01T00:00:00.000000Z")
     );
     assert_eq!(refresh["window_end"], json!("2026-03-01T00:00:00.000000Z"));
-
-    let expected = independent_report(&posted);
+    let expected = independent_report(&posted, as_of());
     assert!(
         expected.len() >= 6,
         "the generated data covers several states"
     );
-    let states: Value = http
-        .get(dev.url("/api/states"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let all_states = states["states"].as_array().unwrap();
-    assert_eq!(all_states.len(), 52);
-    let mut report_rows = 0;
-    for s in all_states {
-        let code = s["state"].as_str().unwrap();
-        let served: Vec<Value> = http
-            .get(dev.url(&format!("/api/report?state={}", code.to_lowercase())))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let served: Vec<ExpectedRow> = served.iter().map(served_row).collect();
-        assert_eq!(
-            served,
-            expected.get(code).cloned().unwrap_or_default(),
-            "state {code}"
-        );
-        report_rows += served.len();
-    }
+    let report_rows = compare_every_state(&http, &dev, &expected).await;
     assert_eq!(expected["WY"].len(), 1);
+    let or: Vec<&str> = expected["OR"]
+        .iter()
+        .map(|r| r.pizza_type.as_str())
+        .collect();
+    assert_eq!(
+        or,
+        vec!["supreme", "veggie"],
+        "window start is in, as_of is out"
+    );
+    let nv: Vec<&str> = expected["NV"]
+        .iter()
+        .map(|r| r.pizza_type.as_str())
+        .collect();
+    assert_eq!(
+        nv,
+        vec!["cheese"],
+        "offsets are converted to UTC before the window test"
+    );
     assert_eq!(expected["DC"].len(), 2);
     let vt: Vec<&str> = expected["VT"]
         .iter()
@@ -516,4 +512,47 @@ async fn generated_stream_matches_an_independent_report() {
         printed.iter().map(served_row).collect::<Vec<_>>(),
         expected["VT"]
     );
+}
+
+async fn refresh_at(http: &reqwest::Client, dev: &Dev, as_of: &str) -> Value {
+    let response = http
+        .post(dev.url("/admin/refresh"))
+        .json(&json!({ "as_of": as_of }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+/// Compares the served report of every state of the population table; returns the rows.
+async fn compare_every_state(
+    http: &reqwest::Client,
+    dev: &Dev,
+    expected: &BTreeMap<String, Vec<ExpectedRow>>,
+) -> usize {
+    let states: Value = http
+        .get(dev.url("/api/states"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let all_states = states["states"].as_array().unwrap();
+    assert_eq!(all_states.len(), 52);
+    let mut report_rows = 0;
+    for s in all_states {
+        let code = s["state"].as_str().unwrap();
+        let url = dev.url(&format!("/api/report?state={}", code.to_lowercase()));
+        let served: Vec<Value> = http.get(url).send().await.unwrap().json().await.unwrap();
+        let served: Vec<ExpectedRow> = served.iter().map(served_row).collect();
+        assert_eq!(
+            served,
+            expected.get(code).cloned().unwrap_or_default(),
+            "state {code}"
+        );
+        report_rows += served.len();
+    }
+    report_rows
 }

@@ -110,6 +110,24 @@ async fn redelivered_batches_compaction_and_refresh_count_each_order_once() {
     .unwrap();
     assert_eq!(qty_of_1, 1, "the first received version wins");
 
+    // The summary SQL de-duplicates on its own too (first received wins), even before
+    // any compaction: orders 1 (qty 1, not the later qty 9), 2 and 4 → 7 pizzas.
+    let w = warehouse.clone();
+    let built = tokio::task::spawn_blocking(move || {
+        w.build_summary(&window).unwrap();
+        w.report_for_state("TX").unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            built.len(),
+            built[0].pizzas_sold,
+            built[0].gross_sales_cents
+        ),
+        (1, 7, 7007)
+    );
+
     // Compaction leaves one file per day, de-duplicated, and changes nothing visible.
     let report = compact_lake(lake.as_ref(), &gate, None).await.unwrap();
     assert_eq!(

@@ -2,24 +2,35 @@
 --
 -- Parameters: $1 window_start, $2 window_end (UTC, the window is [start, end)),
 --             $3 refreshed_at.
--- {{window_files}}: the Parquet files of the day partitions that overlap the window —
--- the only files read, so the cost follows the window, not all history. Each order_id
--- lives in the partition of its own order day, so de-duplicating inside these files is
--- de-duplicating the whole lake.
+-- The Parquet files of the day partitions that overlap the window are the only files
+-- read, so the cost follows the window, not all history. They come in two lists:
+-- {{compacted_files}}: days whose only file is a compacted one — compaction already
+--   kept one row per order_id, so these need no de-duplication (the common case: the
+--   refresh compacts the window first);
+-- {{mixed_files}}: days with several files (batches landed since) — de-duplicated here.
+-- Each order_id lives in the partition of its own order day, so de-duplicating within
+-- a day is de-duplicating the whole lake.
 --
 -- One statement: CREATE OR REPLACE is atomic, readers see the old table or the new one.
 CREATE OR REPLACE TABLE state_top_pizzas AS
-WITH window_partitions AS (
+WITH compacted_days AS (
     SELECT order_id, customer_id, pizza_type, qty, retail_price, order_ts,
-           customer_found, state, received_at, stream_seq
-    FROM read_parquet({{window_files}})
+           customer_found, state
+    FROM read_parquet({{compacted_files}})
+),
+
+mixed_days AS (
+    -- each order_id once: the first version received wins
+    SELECT order_id, customer_id, pizza_type, qty, retail_price, order_ts,
+           customer_found, state
+    FROM read_parquet({{mixed_files}})
+    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY received_at, stream_seq) = 1
 ),
 
 first_received AS (
-    -- each order_id once: the first version received wins
-    SELECT *
-    FROM window_partitions
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY received_at, stream_seq) = 1
+    SELECT * FROM compacted_days
+    UNION ALL
+    SELECT * FROM mixed_days
 ),
 
 window_orders AS (

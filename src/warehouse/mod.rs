@@ -9,7 +9,7 @@ mod report;
 pub use report::{ReportRow, ReportWindowInfo};
 
 use crate::lake::parquet::{schema, write_parquet};
-use crate::lake::{LakeGate, ORDERS_TABLE};
+use crate::lake::{LakeGate, COMPACTED_PREFIX, ORDERS_TABLE};
 use crate::population::StatePopulation;
 use crate::summary::ReportWindow;
 use arrow::array::RecordBatch;
@@ -44,6 +44,14 @@ pub enum WarehouseError {
 fn db_error(context: impl Into<String>) -> impl FnOnce(duckdb::Error) -> WarehouseError {
     let context = context.into();
     move |source| WarehouseError::DuckDb { context, source }
+}
+
+/// The window's files: days holding one compacted (already de-duplicated) file, and
+/// days with several files that still need de-duplication.
+#[derive(Debug, Default)]
+struct WindowFiles {
+    compacted: Vec<String>,
+    mixed: Vec<String>,
 }
 
 /// What one summary build did.
@@ -88,7 +96,12 @@ impl Warehouse {
         conn.execute_batch(REFRESH_LOG_SQL)
             .map_err(db_error("create refresh_log"))?;
         if !warehouse.has_report_table(&conn)? {
-            warehouse.build_report(&conn, &ReportWindow::empty(), &[], Utc::now())?;
+            warehouse.build_report(
+                &conn,
+                &ReportWindow::empty(),
+                &WindowFiles::default(),
+                Utc::now(),
+            )?;
         }
         warehouse.ensure_orders_view(&conn)?;
         Ok(warehouse)
@@ -186,9 +199,9 @@ impl Warehouse {
     }
 
     /// The Parquet files of the partitions that overlap `window`.
-    fn window_files(&self, window: &ReportWindow) -> Result<Vec<String>, WarehouseError> {
+    fn window_files(&self, window: &ReportWindow) -> Result<WindowFiles, WarehouseError> {
         let days = window.utc_days();
-        let mut files = Vec::new();
+        let mut files = WindowFiles::default();
         for day in self
             .partition_days()?
             .into_iter()
@@ -197,14 +210,24 @@ impl Warehouse {
             let dir = self.lake_root.join(crate::lake::partition_dir(day));
             let entries = std::fs::read_dir(&dir)
                 .map_err(|e| WarehouseError::Io(format!("{}: {e}", dir.display())))?;
-            for entry in entries.filter_map(|e| e.ok()) {
-                let name = entry.file_name().to_string_lossy().to_string();
-                if name.ends_with(".parquet") && !name.starts_with('.') {
-                    files.push(entry.path().display().to_string());
-                }
-            }
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|name| name.ends_with(".parquet") && !name.starts_with('.'))
+                .collect();
+            names.sort();
+            let compacted = names.len() == 1 && names[0].starts_with(COMPACTED_PREFIX);
+            let list = if compacted {
+                &mut files.compacted
+            } else {
+                &mut files.mixed
+            };
+            list.extend(
+                names
+                    .iter()
+                    .map(|name| dir.join(name).display().to_string()),
+            );
         }
-        files.sort();
         Ok(files)
     }
 
@@ -216,6 +239,7 @@ impl Warehouse {
         let files = self.window_files(window)?;
         let refreshed_at = crate::order::truncate_to_micros(Utc::now());
         let report_rows = self.build_report(&conn, window, &files, refreshed_at)?;
+        let files_read = files.compacted.len() + files.mixed.len();
         let duration_ms = started.elapsed().as_millis() as u64;
         conn.execute(
             "INSERT INTO refresh_log VALUES ($1::TIMESTAMPTZ, $2::TIMESTAMPTZ, $3::TIMESTAMPTZ, $4::TIMESTAMPTZ, $5, $6, $7)",
@@ -224,7 +248,7 @@ impl Warehouse {
                 sql_ts(&window.start),
                 sql_ts(&window.end),
                 sql_ts(&refreshed_at),
-                files.len() as i64,
+                files_read as i64,
                 report_rows as i64,
                 duration_ms as i64
             ],
@@ -232,7 +256,7 @@ impl Warehouse {
         .map_err(db_error("log the refresh"))?;
         self.ensure_orders_view(&conn)?;
         Ok(BuildStats {
-            files_read: files.len(),
+            files_read,
             report_rows,
             duration_ms,
             refreshed_at,
@@ -243,23 +267,12 @@ impl Warehouse {
         &self,
         conn: &Connection,
         window: &ReportWindow,
-        files: &[String],
+        files: &WindowFiles,
         refreshed_at: DateTime<Utc>,
     ) -> Result<usize, WarehouseError> {
-        let sources = if files.is_empty() {
-            vec![self.empty_schema_file()]
-        } else {
-            files.to_vec()
-        };
-        let list = format!(
-            "[{}]",
-            sources
-                .iter()
-                .map(|f| sql_string(f))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let sql = STATE_TOP_PIZZAS_SQL.replace("{{window_files}}", &list);
+        let sql = STATE_TOP_PIZZAS_SQL
+            .replace("{{compacted_files}}", &self.file_list(&files.compacted))
+            .replace("{{mixed_files}}", &self.file_list(&files.mixed));
         conn.execute(
             &sql,
             params![
@@ -269,6 +282,14 @@ impl Warehouse {
             ],
         )
         .map_err(db_error("build state_top_pizzas"))
+    }
+
+    /// A DuckDB list literal of files; an empty list reads the zero-row schema file.
+    fn file_list(&self, files: &[String]) -> String {
+        let empty = [self.empty_schema_file()];
+        let files = if files.is_empty() { &empty[..] } else { files };
+        let quoted: Vec<String> = files.iter().map(|f| sql_string(f)).collect();
+        format!("[{}]", quoted.join(", "))
     }
 
     /// When the last summary was built, for the timer's past-due check.

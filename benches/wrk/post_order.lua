@@ -1,0 +1,26 @@
+-- wrk script: single-order POSTs with unique order_ids (each wrk thread its own range).
+-- Usage: wrk -t2 -c64 -d20s -s benches/wrk/post_order.lua http://127.0.0.1:8080/api/orders
+local counter = 0
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("base", threads * 100000000 + math.floor(os.time() % 100000) * 1000)
+end
+
+function init(args)
+  counter = 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+local types = { "cheese", "pepperoni", "supreme", "meat lover", "veggie" }
+
+function request()
+  counter = counter + 1
+  local id = base + counter
+  local body = string.format(
+    '{"order_id":%d,"customer_id":%d,"type":"%s","qty":%d,"retail_price":%d.%02d,"order_date":"2026-11-2%dT18:%02d:00Z"}',
+    id, 1 + id % 5000, types[1 + id % 5], 1 + id % 3, 10 + id % 40, id % 100, id % 5, id % 60)
+  return wrk.format(nil, nil, nil, body)
+end

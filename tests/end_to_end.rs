@@ -5,7 +5,7 @@
 mod common;
 
 use chrono::{DateTime, Duration, Months, Utc};
-use common::{client, load_customers, run, wait_until_landed, Dev};
+use common::{client, get_json, get_status, load_customers, run, wait_until_landed, Dev};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -351,57 +351,22 @@ async fn generated_stream_matches_an_independent_report() {
     wait_until_landed(&http, &dev).await;
 
     // Single orders are readable from the warehouse once landed.
-    let unknown: Value = http
-        .get(dev.url("/api/orders/3007"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let unknown: Value = get_json(&http, &dev, "/api/orders/3007").await;
     assert_eq!(unknown["customer_found"], json!(false));
     assert_eq!(unknown["state"], Value::Null);
-    let rounded: Value = http
-        .get(dev.url("/api/orders/3016"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rounded: Value = get_json(&http, &dev, "/api/orders/3016").await;
     assert_eq!(rounded["retail_price"], json!(12.35));
     assert_eq!(rounded["pizza_type"], json!("pepperoni"));
     assert_eq!(rounded["state"], json!("VT"));
-    let conflicted: Value = http
-        .get(dev.url("/api/orders/40"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let conflicted: Value = get_json(&http, &dev, "/api/orders/40").await;
     assert_ne!(
         conflicted["qty"],
         json!(999),
         "the first version of order 40 stands"
     );
-    let offset: Value = http
-        .get(dev.url("/api/orders/3006"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let offset: Value = get_json(&http, &dev, "/api/orders/3006").await;
     assert_eq!(offset["order_ts"], json!("2026-02-28T23:30:00.000000Z"));
-    assert_eq!(
-        http.get(dev.url("/api/orders/424242"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(get_status(&http, &dev, "/api/orders/424242").await, 404);
 
     // An explicit mid-day as_of: both window edges fall inside day partitions.
     let expected_noon = independent_report(&posted, mid_day_as_of());
@@ -457,11 +422,7 @@ async fn generated_stream_matches_an_independent_report() {
     assert_eq!(vt, vec!["supreme", "cheese", "veggie"]);
     assert!(!expected.contains_key("AA"));
     assert_eq!(
-        http.get(dev.url("/api/report?state=Texas"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        get_status(&http, &dev, "/api/report?state=Texas").await,
         400
     );
 
@@ -531,14 +492,7 @@ async fn compare_every_state(
     dev: &Dev,
     expected: &BTreeMap<String, Vec<ExpectedRow>>,
 ) -> usize {
-    let states: Value = http
-        .get(dev.url("/api/states"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let states: Value = get_json(http, dev, "/api/states").await;
     let all_states = states["states"].as_array().unwrap();
     assert_eq!(all_states.len(), 52);
     let mut report_rows = 0;

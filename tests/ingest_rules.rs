@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{client, metric, Dev};
+use common::{client, get_status, metric, Dev};
 use serde_json::{json, Value};
 
 fn valid(order_id: i64) -> Value {
@@ -169,11 +169,7 @@ async fn every_rule_is_refused_and_nothing_is_stored() {
     );
     for id in [77, 101, 102, 5, 6] {
         assert_eq!(
-            http.get(dev.url(&format!("/api/orders/{id}")))
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            get_status(&http, &dev, &format!("/api/orders/{id}")).await,
             404
         );
     }
@@ -182,14 +178,7 @@ async fn every_rule_is_refused_and_nothing_is_stored() {
     assert_eq!(ok.status(), 202);
     assert_eq!(ok.json::<Value>().await.unwrap()["accepted"], json!([1]));
     common::wait_until_landed(&http, &dev).await;
-    assert_eq!(
-        http.get(dev.url("/api/orders/1"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(get_status(&http, &dev, "/api/orders/1").await, 200);
     assert_eq!(
         metric(&http, &dev, "pizza_orders_accepted_total").await,
         1.0

@@ -163,3 +163,26 @@ pub fn load_customers(data_dir: &Path, rows: &[(i64, &str)]) {
         file.to_str().unwrap(),
     ]);
 }
+
+/// GET `path` on `dev` and decode the JSON answer.
+pub async fn get_json(client: &reqwest::Client, dev: &Dev, path: &str) -> serde_json::Value {
+    client
+        .get(dev.url(path))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// GET `path` on `dev`; the status code.
+pub async fn get_status(client: &reqwest::Client, dev: &Dev, path: &str) -> u16 {
+    client
+        .get(dev.url(path))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}

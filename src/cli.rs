@@ -201,12 +201,8 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
         args.state
     );
     let (summary, _lake) = Embedded::open_warehouse(&dir)?;
-    let rows: Vec<serde_json::Value> = summary
-        .warehouse()
-        .report_for_state(&state)?
-        .iter()
-        .map(|r| r.to_json())
-        .collect();
+    let rows = summary.warehouse().report_for_state(&state)?;
+    let rows: Vec<_> = rows.iter().map(|r| r.to_json()).collect();
     println!("{}", serde_json::to_string_pretty(&rows)?);
     Ok(())
 }

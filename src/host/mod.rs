@@ -11,7 +11,9 @@ mod timer;
 pub use data_dir::DataDir;
 pub use dispatcher::CONSUMER;
 
-use crate::customers::{demo_customers, SqliteCustomers, DEMO_CUSTOMER_COUNT, DEMO_SEED};
+use crate::customers::{
+    demo_customers, CustomerDirectory, SqliteCustomers, DEMO_CUSTOMER_COUNT, DEMO_SEED,
+};
 use crate::functions::{self, FunctionsState};
 use crate::lake::{compact_lake, LakeGate, LakeStore, LocalLake};
 use crate::metrics::Metrics;
@@ -113,6 +115,7 @@ pub fn open_customers(
 pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     let (embedded, customers) = Embedded::open(&settings.data_dir)?;
     let lake: Arc<dyn LakeStore> = embedded.lake.clone();
+    let customers_for_hint = customers.clone();
     let functions_app = functions::router(FunctionsState {
         stream: embedded.log.clone(),
         customers,
@@ -135,7 +138,8 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let addr = listener.local_addr()?;
-    announce(addr, &embedded.dir);
+    let example_state = demo_state_of(customers_for_hint.as_ref(), 42).await;
+    announce(addr, &embedded.dir, &example_state);
 
     let shutdown = CancellationToken::new();
     let mut background = tokio::task::JoinSet::new();
@@ -178,7 +182,18 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn announce(addr: SocketAddr, dir: &DataDir) {
+/// The state of one customer, for the first-run hint (TX if there is no such customer).
+async fn demo_state_of(customers: &dyn CustomerDirectory, customer_id: i64) -> String {
+    match customers.lookup(&[customer_id]).await {
+        Ok(found) => found
+            .get(&customer_id)
+            .map(|c| c.state.clone())
+            .unwrap_or_else(|| "TX".into()),
+        Err(_) => "TX".into(),
+    }
+}
+
+fn announce(addr: SocketAddr, dir: &DataDir, example_state: &str) {
     // stdout carries exactly this line, so scripts and tests can find the port.
     println!("pizza-pipeline dev listening on http://{addr}");
     tracing::info!(data_dir = %dir.root().display(), "embedded pipeline running");
@@ -190,7 +205,7 @@ fn announce(addr: SocketAddr, dir: &DataDir) {
     );
     tracing::info!(
         "then: curl -s http://{addr}/api/orders/1 ; curl -s -X POST http://{addr}/admin/refresh -d '{{\"as_of\":\"{}\"}}' ; \
-         curl -s 'http://{addr}/api/report?state=TX'",
+         curl -s 'http://{addr}/api/report?state={example_state}'",
         (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT00:00:00Z")
     );
 }

@@ -45,10 +45,10 @@ pub struct ReportCache {
 
 impl ReportCache {
     pub fn from_rows(rows: &[ReportRow]) -> Self {
-        let mut grouped: HashMap<String, Vec<serde_json::Value>> = HashMap::new();
+        let mut grouped: HashMap<&str, Vec<_>> = HashMap::new();
         for row in rows {
             grouped
-                .entry(row.state.clone())
+                .entry(row.state.as_str())
                 .or_default()
                 .push(row.to_json());
         }
@@ -59,7 +59,12 @@ impl ReportCache {
         };
         let by_state = grouped
             .into_iter()
-            .map(|(state, rows)| (state, Bytes::from(serde_json::to_vec(&rows).expect("json"))))
+            .map(|(state, rows)| {
+                (
+                    state.to_string(),
+                    Bytes::from(serde_json::to_vec(&rows).expect("json")),
+                )
+            })
             .collect();
         ReportCache {
             by_state,

@@ -25,9 +25,19 @@ const QUEUE_DEPTH: usize = 8192;
 
 type Reply = oneshot::Sender<Result<Vec<PublishOutcome>, StreamError>>;
 
-struct AppendRequest {
-    events: Vec<OrderEvent>,
-    reply: Reply,
+/// What the writer thread is asked to do. Checkpoints go through the writer too: a
+/// second writing connection would have to win SQLite's write lock against a writer
+/// that commits all the time, and could stall for seconds under load.
+enum WriteRequest {
+    Append {
+        events: Vec<OrderEvent>,
+        reply: Reply,
+    },
+    Checkpoint {
+        consumer: String,
+        seq: i64,
+        reply: oneshot::Sender<rusqlite::Result<()>>,
+    },
 }
 
 /// One event read back from the log.
@@ -57,7 +67,7 @@ impl LogStats {
 
 pub struct EmbeddedLog {
     path: PathBuf,
-    sender: Mutex<Option<mpsc::Sender<AppendRequest>>>,
+    sender: Mutex<Option<mpsc::Sender<WriteRequest>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     reader: Mutex<Connection>,
     appended: Arc<Notify>,
@@ -152,16 +162,22 @@ impl EmbeddedLog {
         .map_err(|e| self.error(e))
     }
 
-    /// Records that `consumer` has processed everything up to `seq` (durably).
+    /// Records that `consumer` has processed everything up to `seq` (durably). Blocking:
+    /// call it off the async workers.
     pub fn set_checkpoint(&self, consumer: &str, seq: i64) -> Result<(), LogError> {
-        let conn = self.reader.lock().unwrap();
-        conn.execute(
-            "INSERT INTO checkpoints(consumer, seq) VALUES (?1, ?2)
-             ON CONFLICT(consumer) DO UPDATE SET seq = max(seq, excluded.seq)",
-            params![consumer, seq],
-        )
-        .map(|_| ())
-        .map_err(|e| self.error(e))
+        let closed = || self.error(rusqlite::Error::InvalidQuery);
+        let sender = self.sender.lock().unwrap().clone().ok_or_else(closed)?;
+        let (reply, answer) = oneshot::channel();
+        let request = WriteRequest::Checkpoint {
+            consumer: consumer.to_string(),
+            seq,
+            reply,
+        };
+        sender.blocking_send(request).map_err(|_| closed())?;
+        answer
+            .blocking_recv()
+            .map_err(|_| closed())?
+            .map_err(|e| self.error(e))
     }
 
     pub fn stats(&self, consumer: &str) -> Result<LogStats, LogError> {
@@ -215,7 +231,7 @@ impl OrderStream for EmbeddedLog {
             let sender = sender.ok_or(StreamError::ShuttingDown)?;
             let (reply, answer) = oneshot::channel();
             sender
-                .send(AppendRequest { events, reply })
+                .send(WriteRequest::Append { events, reply })
                 .await
                 .map_err(|_| StreamError::ShuttingDown)?;
             answer.await.map_err(|_| StreamError::ShuttingDown)?
@@ -261,24 +277,44 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 
 fn run_writer(
     mut conn: Connection,
-    mut receiver: mpsc::Receiver<AppendRequest>,
+    mut receiver: mpsc::Receiver<WriteRequest>,
     appended: Arc<Notify>,
 ) {
     while let Some(first) = receiver.blocking_recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_REQUESTS_PER_COMMIT {
+        let mut requests = vec![first];
+        while requests.len() < MAX_REQUESTS_PER_COMMIT {
             match receiver.try_recv() {
-                Ok(request) => group.push(request),
+                Ok(request) => requests.push(request),
                 Err(_) => break,
             }
         }
-        match append_group(&mut conn, &group) {
+        let mut appends = Vec::new();
+        let mut checkpoints = Vec::new();
+        for request in requests {
+            match request {
+                WriteRequest::Append { events, reply } => {
+                    appends.push(AppendRequest { events, reply })
+                }
+                WriteRequest::Checkpoint {
+                    consumer,
+                    seq,
+                    reply,
+                } => checkpoints.push((consumer, seq, reply)),
+            }
+        }
+        for (consumer, seq, reply) in checkpoints {
+            let _ = reply.send(save_checkpoint(&conn, &consumer, seq));
+        }
+        if appends.is_empty() {
+            continue;
+        }
+        match append_group(&mut conn, &appends) {
             Ok(outcomes) => {
                 let any_appended = outcomes
                     .iter()
                     .flatten()
                     .any(|o| *o == PublishOutcome::Appended);
-                for (request, outcome) in group.into_iter().zip(outcomes) {
+                for (request, outcome) in appends.into_iter().zip(outcomes) {
                     let _ = request.reply.send(Ok(outcome));
                 }
                 if any_appended {
@@ -287,7 +323,7 @@ fn run_writer(
             }
             Err(e) => {
                 tracing::error!(error = %e, "order log commit failed; requests are refused, nothing was acknowledged");
-                for request in group {
+                for request in appends {
                     let _ = request
                         .reply
                         .send(Err(StreamError::Unavailable(e.to_string())));
@@ -295,6 +331,21 @@ fn run_writer(
             }
         }
     }
+}
+
+/// One queued append.
+struct AppendRequest {
+    events: Vec<OrderEvent>,
+    reply: Reply,
+}
+
+fn save_checkpoint(conn: &Connection, consumer: &str, seq: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO checkpoints(consumer, seq) VALUES (?1, ?2)
+         ON CONFLICT(consumer) DO UPDATE SET seq = max(seq, excluded.seq)",
+        params![consumer, seq],
+    )
+    .map(|_| ())
 }
 
 /// Appends every request of the group in one transaction (one fsync).
@@ -410,8 +461,10 @@ mod tests {
         for task in tasks {
             assert_eq!(task.await.unwrap().unwrap(), vec![PublishOutcome::Appended]);
         }
-        log.set_checkpoint("c", 100).unwrap();
-        log.set_checkpoint("c", 50).unwrap(); // never moves backwards
+        tokio::task::block_in_place(|| {
+            log.set_checkpoint("c", 100).unwrap();
+            log.set_checkpoint("c", 50).unwrap(); // never moves backwards
+        });
         log.close();
         drop(log);
 

@@ -204,6 +204,9 @@ mod tests {
             refreshed_at: DateTime::UNIX_EPOCH,
         };
         let json = serde_json::to_string(&row.to_json()).unwrap();
-        assert!(json.contains(r#""gross_sales_usd":25.98,"gross_sales_per_capita_usd":0.000006,"#), "{json}");
+        assert!(
+            json.contains(r#""gross_sales_usd":25.98,"gross_sales_per_capita_usd":0.000006,"#),
+            "{json}"
+        );
     }
 }

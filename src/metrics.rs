@@ -86,7 +86,8 @@ impl Metrics {
                 "Time from the 202 to the order's Parquet file being in the lake.",
             )
             .buckets(vec![
-                0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0, 300.0, 900.0,
+                0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0,
+                15.0, 60.0, 300.0, 900.0,
             ]),
         )
         .expect("valid metric");

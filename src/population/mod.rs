@@ -107,14 +107,6 @@ pub fn shipped() -> Vec<StatePopulation> {
     parse_population_csv(SHIPPED_CSV).expect("the shipped population CSV is valid")
 }
 
-/// USPS code → full name, from the population table.
-pub fn state_name(code: &str) -> Option<String> {
-    shipped()
-        .into_iter()
-        .find(|s| s.state_code == code)
-        .map(|s| s.state_name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,175 @@
+// The dashboard in real headless Chromium (Debian's package, driven by playwright-core):
+// against a `dev` instance with known data, pick states in turn, check the rows shown
+// equal the API's, check the empty state, measure state switches, save a screenshot.
+//
+// Run: node --test tests/browser/dashboard.test.mjs (after `cargo build --release`);
+// PIZZA_BIN names the binary, CHROMIUM the browser (default /usr/bin/chromium).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { tmpdir, homedir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const targetDir = process.env.CARGO_TARGET_DIR || join(homedir(), ".cache/pizza-pipeline/target");
+const BIN = process.env.PIZZA_BIN || join(targetDir, "release/pizza-pipeline");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const OUTPUT = join(here, "output");
+
+const CUSTOMERS = [
+  [1, "TX"], [2, "TX"], [3, "TX"], [4, "CA"], [5, "CA"], [6, "WY"],
+];
+// TX: pepperoni 6 units, cheese 3, veggie 1, supreme 1 (4th, not shown); CA: meat lover 2.
+const ORDERS = [
+  [1, 1, "pepperoni", 4, 40.0], [2, 2, "pepperoni", 2, 21.5], [3, 1, "cheese", 3, 33.33],
+  [4, 3, "veggie", 1, 12.0], [5, 3, "supreme", 1, 11.0], [6, 4, "meat lover", 2, 35.5],
+];
+
+function startDev(dataDir) {
+  const child = spawn(BIN, ["dev", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--summary-schedule", "off"], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, PIZZA_LOG: process.env.PIZZA_LOG || "warn" },
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("dev did not start within 60 s")), 60_000);
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const m = line.match(/^pizza-pipeline dev listening on (http:\/\/\S+)$/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1] });
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`dev exited early with ${code}`)));
+  });
+}
+
+async function waitUntilLanded(url) {
+  for (let i = 0; i < 600; i++) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    if (/^pizza_order_log_backlog 0$/m.test(text)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("orders did not land");
+}
+
+const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+
+test("the dashboard shows the API's rows, the empty state, and switches fast", async () => {
+  assert.ok(existsSync(BIN), `no binary at ${BIN}: run cargo build --release first`);
+  assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium`);
+  const dataDir = join(mkdtempSync(join(tmpdir(), "pizza-browser-")), "data");
+  mkdirSync(dataDir);
+  const csv = join(dataDir, "..", "customers.csv");
+  writeFileSync(csv, "customer_id,name,address,city,state,zip_code\n" +
+    CUSTOMERS.map(([id, st]) => `${id},Customer ${id},${id} Main St,Town,${st},0000${id}`).join("\n") + "\n");
+  execFileSync(BIN, ["customers", "load", "--data-dir", dataDir, csv]);
+
+  const { child, url } = await startDev(dataDir);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const body = ORDERS.map(([order_id, customer_id, type, qty, retail_price]) =>
+      ({ order_id, customer_id, type, qty, retail_price, order_date: "2026-05-01T18:00:00Z" }));
+    const posted = await fetch(`${url}/api/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    assert.equal(posted.status, 202);
+    await waitUntilLanded(url);
+    const refreshed = await fetch(`${url}/admin/refresh`, { method: "POST", body: JSON.stringify({ as_of: "2026-06-01T00:00:00Z" }) });
+    assert.equal(refreshed.status, 200);
+
+    const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    const apiCalls = [];
+    page.on("request", (r) => apiCalls.push(new URL(r.url()).pathname + new URL(r.url()).search));
+
+    await page.goto(`${url}/?state=CA`);
+    const shown = async (code, name) => {
+      await page.waitForFunction(([code, name]) => {
+        const busy = document.getElementById("result").getAttribute("aria-busy") === "true";
+        const caption = document.getElementById("report-caption").textContent;
+        const table = !document.getElementById("report").hasAttribute("hidden") && caption.endsWith(` in ${name}`);
+        const empty = !document.getElementById("empty").hasAttribute("hidden") &&
+          document.getElementById("empty").textContent.includes(`(${code})`);
+        return !busy && (table || empty);
+      }, [code, name]);
+    };
+    const rowsOnPage = () => page.$$eval("#report tbody tr", (trs) => trs.map((tr) => ({
+      rank: Number(tr.dataset.rank),
+      type: tr.dataset.type,
+      units: tr.querySelector(".c-units").textContent,
+      gross: tr.querySelector(".c-gross").textContent,
+      percap: tr.querySelector(".c-percap").textContent,
+      customers: tr.querySelector(".c-customers").textContent,
+    })));
+    const rowsOfApi = async (code) => (await (await fetch(`${url}/api/report?state=${code}`)).json()).map((r) => ({
+      rank: r.rank,
+      type: r.pizza_type,
+      units: r.pizzas_sold.toLocaleString("en-US"),
+      gross: r.gross_sales_usd.toLocaleString("en-US", { style: "currency", currency: "USD" }),
+      percap: "$" + r.gross_sales_per_capita_usd.toFixed(6),
+      customers: r.unique_customers.toLocaleString("en-US"),
+    }));
+
+    // The state from the URL, then two states picked in turn.
+    await shown("CA", "California");
+    assert.deepEqual(await rowsOnPage(), await rowsOfApi("CA"));
+    for (const [code, name] of [["TX", "Texas"], ["CA", "California"]]) {
+      await page.selectOption("#state", code);
+      await shown(code, name);
+      const rows = await rowsOnPage();
+      assert.deepEqual(rows, await rowsOfApi(code), `rows of ${code}`);
+      assert.ok(new URL(page.url()).searchParams.get("state") === code, "the state is kept in the URL");
+    }
+    assert.deepEqual((await rowsOnPage()).map((r) => r.type), ["meat lover"]);
+    await page.selectOption("#state", "TX");
+    await shown("TX", "Texas");
+    assert.deepEqual((await rowsOnPage()).map((r) => r.type), ["pepperoni", "cheese", "veggie"]);
+    assert.equal(await page.$$eval("#chart .bar", (bars) => bars.length), 3);
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, "dashboard-tx.png"), fullPage: true });
+
+    // A state without sales shows the empty state, no table, no chart.
+    await page.selectOption("#state", "WY");
+    await shown("WY", "Wyoming");
+    assert.match(await page.textContent("#empty"), /No sales in this window for Wyoming \(WY\)/);
+    assert.ok(await page.$eval("#report", (t) => t.hasAttribute("hidden")));
+    assert.ok(await page.$eval("#chart", (c) => c.hasAttribute("hidden")));
+    await page.screenshot({ path: join(OUTPUT, "dashboard-empty.png"), fullPage: true });
+
+    // Switching fetches /api/report only.
+    const before = apiCalls.length;
+    await page.selectOption("#state", "CA");
+    await shown("CA", "California");
+    assert.deepEqual(apiCalls.slice(before), ["/api/report?state=CA"]);
+
+    // State switch, request to rendered table, measured in the browser.
+    const cycle = [["TX", "Texas"], ["CA", "California"], ["WY", "Wyoming"]];
+    const timings = [];
+    for (let i = 0; i < 60; i++) {
+      const [code, name] = cycle[i % cycle.length];
+      const started = performance.now();
+      await page.selectOption("#state", code);
+      await shown(code, name);
+      timings.push(performance.now() - started);
+    }
+    const summary = `state switch (select → rendered), ${timings.length} switches: p50 ${percentile(timings, 50).toFixed(1)} ms, p99 ${percentile(timings, 99).toFixed(1)} ms`;
+    console.log(summary);
+    writeFileSync(join(OUTPUT, "state-switch.txt"), summary + "\n");
+    assert.deepEqual(errors, [], "no errors in the page");
+  } finally {
+    await browser.close();
+    child.kill("SIGTERM");
+  }
+});

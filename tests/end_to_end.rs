@@ -421,6 +421,20 @@ async fn generated_stream_matches_an_independent_report() {
         .collect();
     assert_eq!(vt, vec!["supreme", "cheese", "veggie"]);
     assert!(!expected.contains_key("AA"));
+    // The report carries an ETag: a repeated switch revalidates to a 304.
+    let first = http
+        .get(dev.url("/api/report?state=TX"))
+        .send()
+        .await
+        .unwrap();
+    let etag = first.headers()["etag"].clone();
+    let again = http
+        .get(dev.url("/api/report?state=TX"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
     assert_eq!(
         get_status(&http, &dev, "/api/report?state=Texas").await,
         400

@@ -35,6 +35,11 @@ pub enum Command {
     Refresh(RefreshArgs),
     /// Print the report rows of one state as JSON (while `dev` is stopped).
     Report(ReportArgs),
+    /// The Census adult-population reference.
+    Population {
+        #[command(subcommand)]
+        command: PopulationCommand,
+    },
     /// Write N synthetic orders straight into the lake (for benchmarks and demos).
     GenerateLake(GenerateArgs),
     /// Run as an Azure Functions custom handler (listens on FUNCTIONS_CUSTOMHANDLER_PORT).
@@ -78,6 +83,29 @@ pub enum CustomersCommand {
         data_dir: PathBuf,
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PopulationCommand {
+    /// Download a newer vintage of SCPRC-EST<V>-18+POP from census.gov, validate it, and
+    /// only then replace the CSV (rebuild to ship it in the binary).
+    Fetch(FetchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FetchArgs {
+    /// Vintage (estimate year) to fetch; default: the shipped vintage + 1.
+    #[arg(long)]
+    pub vintage: Option<i32>,
+    /// Download from this address instead of census.gov's usual one.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The CSV to replace.
+    #[arg(long, default_value = "data/census/adult_population_by_state.csv")]
+    pub out: PathBuf,
+    /// Largest accepted change of any state against the shipped table (a share).
+    #[arg(long, default_value_t = 0.10)]
+    pub max_change: f64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -134,6 +162,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Refresh(args) => refresh(args).await,
         Command::Report(args) => report(args),
         Command::GenerateLake(args) => generate_lake(args),
+        Command::Population { command: PopulationCommand::Fetch(args) } => fetch_population(args).await,
         Command::Serve => anyhow::bail!(
             "`serve` (Azure custom-handler mode) needs the Azure adapters (Event Hubs, Azure SQL, ADLS Gen2, Synapse), \
              which are not built yet; run `pizza-pipeline dev` for the embedded pipeline"
@@ -225,5 +254,39 @@ fn generate_lake(args: GenerateArgs) -> anyhow::Result<()> {
     );
     let report = crate::generate::generate_lake(&dir.lake(), &customers, &spec)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+async fn fetch_population(args: FetchArgs) -> anyhow::Result<()> {
+    use crate::population::fetch::{
+        download, implausible_changes, parse_table, to_csv, vintage_url,
+    };
+    let shipped = crate::population::shipped();
+    let vintage = args.vintage.unwrap_or(shipped[0].year + 1);
+    let url = args.url.unwrap_or_else(|| vintage_url(vintage));
+    eprintln!("downloading vintage {vintage} from {url}");
+    let xlsx = download(&url).await?;
+    let rows = parse_table(&xlsx, vintage, &shipped)?;
+    let moved = implausible_changes(&rows, &shipped, args.max_change);
+    anyhow::ensure!(
+        moved.is_empty(),
+        "not replacing {}: these states moved by more than {:.0}% against the shipped table, which suggests a misread: {}",
+        args.out.display(),
+        args.max_change * 100.0,
+        moved.join(", ")
+    );
+    let temp = args.out.with_extension("csv.tmp");
+    std::fs::write(&temp, to_csv(&rows)).with_context(|| format!("writing {}", temp.display()))?;
+    std::fs::rename(&temp, &args.out)
+        .with_context(|| format!("replacing {}", args.out.display()))?;
+    let total: i64 = rows
+        .iter()
+        .filter(|r| r.state_code != "PR")
+        .map(|r| r.adult_population)
+        .sum();
+    println!(
+        "replaced {} with vintage {vintage}: 52 areas, 50 states + DC = {total} adults; update data/census/PROVENANCE.md and rebuild",
+        args.out.display()
+    );
     Ok(())
 }

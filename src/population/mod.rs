@@ -2,6 +2,8 @@
 //! residents aged 18+ (table SCPRC-EST2024-18+POP), shipped in `data/census/` with its
 //! provenance and compiled into the binary so the warehouse always has its reference.
 
+pub mod fetch;
+
 /// The shipped CSV (`state_fips,state_code,state_name,adult_population,year,source`).
 pub const SHIPPED_CSV: &str = include_str!("../../data/census/adult_population_by_state.csv");
 

@@ -14,15 +14,13 @@
 -- One statement: CREATE OR REPLACE is atomic, readers see the old table or the new one.
 CREATE OR REPLACE TABLE state_top_pizzas AS
 WITH compacted_days AS (
-    SELECT order_id, customer_id, pizza_type, qty, retail_price, order_ts,
-           customer_found, state
+    SELECT customer_id, pizza_type, qty, retail_price, order_ts, customer_found, state
     FROM read_parquet({{compacted_files}})
 ),
 
 mixed_days AS (
     -- each order_id once: the first version received wins
-    SELECT order_id, customer_id, pizza_type, qty, retail_price, order_ts,
-           customer_found, state
+    SELECT customer_id, pizza_type, qty, retail_price, order_ts, customer_found, state
     FROM read_parquet({{mixed_files}})
     QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY received_at, stream_seq) = 1
 ),

@@ -6,7 +6,7 @@
 //! one row per area: "United States", the four regions, ".<State>" rows (leading dot),
 //! and "Puerto Rico"; column C is the 18+ resident population.
 
-use super::{parse_population_csv, StatePopulation, EXPECTED_ROWS};
+use super::{parse_population_csv, StatePopulation, CSV_HEADER, EXPECTED_ROWS};
 use calamine::{Data, Reader, Xlsx};
 use std::io::Cursor;
 
@@ -137,16 +137,7 @@ fn validate(rows: &[StatePopulation], us_total: Option<i64>) -> Result<(), Fetch
 /// The rows in the shipped CSV's format.
 pub fn to_csv(rows: &[StatePopulation]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record([
-            "state_fips",
-            "state_code",
-            "state_name",
-            "adult_population",
-            "year",
-            "source",
-        ])
-        .expect("in-memory write");
+    writer.write_record(CSV_HEADER).expect("in-memory write");
     for r in rows {
         writer
             .write_record([

@@ -7,6 +7,16 @@ pub mod fetch;
 /// The shipped CSV (`state_fips,state_code,state_name,adult_population,year,source`).
 pub const SHIPPED_CSV: &str = include_str!("../../data/census/adult_population_by_state.csv");
 
+/// The population CSV's header (shipped and fetched files alike).
+pub const CSV_HEADER: [&str; 6] = [
+    "state_fips",
+    "state_code",
+    "state_name",
+    "adult_population",
+    "year",
+    "source",
+];
+
 /// Rows the shipped table must have: 50 states, DC and Puerto Rico.
 pub const EXPECTED_ROWS: usize = 52;
 /// The table's own "United States" row: 50 states + DC (Puerto Rico excluded).
@@ -39,18 +49,10 @@ pub fn parse_population_csv(text: &str) -> Result<Vec<StatePopulation>, Populati
         .iter()
         .map(str::to_string)
         .collect();
-    let expected = [
-        "state_fips",
-        "state_code",
-        "state_name",
-        "adult_population",
-        "year",
-        "source",
-    ];
-    if header != expected {
+    if header != CSV_HEADER {
         return Err(invalid(format!(
             "header must be {}, found {}",
-            expected.join(","),
+            CSV_HEADER.join(","),
             header.join(",")
         )));
     }

@@ -3,16 +3,9 @@
 
 mod common;
 
-use common::{client, wait_until_landed, Dev};
+use common::{client, spawn_posters, wait_for_acks, wait_until_landed, Acknowledged, Dev};
 use serde_json::json;
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-fn order(id: i64) -> serde_json::Value {
-    json!({"order_id": id, "customer_id": 1 + id % 50, "type": "pepperoni", "qty": 1, "retail_price": 10.5,
-           "order_date": format!("2026-01-{:02}T12:00:00Z", 1 + id % 28)})
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_mid_stream_loses_no_acknowledged_order() {
@@ -20,38 +13,11 @@ async fn sigterm_mid_stream_loses_no_acknowledged_order() {
     let data_dir = tmp.path().join("data");
     let dev = Dev::start(&data_dir, &["--batch-max", "200"]);
     let http = client();
-    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+    let acknowledged: Acknowledged = Default::default();
 
     // Four posters stream orders (singles and arrays) until the server goes away.
-    let mut posters = Vec::new();
-    for poster in 0..4i64 {
-        let (http, url, acked) = (http.clone(), dev.url("/api/orders"), acknowledged.clone());
-        posters.push(tokio::spawn(async move {
-            let mut id = poster * 1_000_000 + 1;
-            loop {
-                let ids: Vec<i64> = if id % 3 == 0 {
-                    (id..id + 20).collect()
-                } else {
-                    vec![id]
-                };
-                let body = if ids.len() == 1 {
-                    order(ids[0])
-                } else {
-                    json!(ids.iter().map(|i| order(*i)).collect::<Vec<_>>())
-                };
-                id += ids.len() as i64;
-                match http.post(&url).json(&body).send().await {
-                    Ok(r) if r.status() == 202 => acked.lock().unwrap().extend(ids),
-                    Ok(r) if r.status().is_server_error() => {} // refused while stopping: not acknowledged
-                    Ok(r) => panic!("unexpected {}", r.status()),
-                    Err(_) => return, // server gone
-                }
-            }
-        }));
-    }
-    while acknowledged.lock().unwrap().len() < 3000 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let posters = spawn_posters(&http, dev.url("/api/orders"), 1, &acknowledged);
+    wait_for_acks(&acknowledged, 3000).await;
     dev.stop();
     for poster in posters {
         poster.await.unwrap();

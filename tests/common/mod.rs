@@ -186,3 +186,63 @@ pub async fn get_status(client: &reqwest::Client, dev: &Dev, path: &str) -> u16 
         .status()
         .as_u16()
 }
+
+/// The order a streaming test posts for `id`: fully determined by the id, so a test can
+/// recompute anything about the orders that landed.
+pub fn stream_order(id: i64) -> serde_json::Value {
+    const TYPES: [&str; 5] = ["cheese", "pepperoni", "supreme", "meat lover", "veggie"];
+    serde_json::json!({
+        "order_id": id,
+        "customer_id": 1 + id % 50,
+        "type": TYPES[(id % 5) as usize],
+        "qty": 1 + id % 3,
+        "retail_price": format!("{}.{:02}", 5 + id % 20, id % 100).parse::<f64>().unwrap(),
+        "order_date": format!("2026-01-{:02}T12:00:00Z", 1 + id % 28),
+    })
+}
+
+pub type Acknowledged = std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<i64>>>;
+
+/// Four posters stream orders (singles and arrays of 20) from ids `first_id + k·10⁶`
+/// until the server goes away, recording every id that got a 202.
+pub fn spawn_posters(
+    http: &reqwest::Client,
+    url: String,
+    first_id: i64,
+    acked: &Acknowledged,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..4i64)
+        .map(|poster| {
+            let (http, url, acked) = (http.clone(), url.clone(), acked.clone());
+            tokio::spawn(async move {
+                let mut id = first_id + poster * 1_000_000;
+                loop {
+                    let ids: Vec<i64> = if id % 3 == 0 {
+                        (id..id + 20).collect()
+                    } else {
+                        vec![id]
+                    };
+                    let body = if ids.len() == 1 {
+                        stream_order(ids[0])
+                    } else {
+                        serde_json::Value::Array(ids.iter().map(|i| stream_order(*i)).collect())
+                    };
+                    id += ids.len() as i64;
+                    match http.post(&url).json(&body).send().await {
+                        Ok(r) if r.status() == 202 => acked.lock().unwrap().extend(ids),
+                        Ok(r) if r.status().is_server_error() => {} // refused while stopping: not acknowledged
+                        Ok(r) => panic!("unexpected {}", r.status()),
+                        Err(_) => return, // server gone
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+/// Waits until at least `count` orders were acknowledged.
+pub async fn wait_for_acks(acked: &Acknowledged, count: usize) {
+    while acked.lock().unwrap().len() < count {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

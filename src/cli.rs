@@ -63,6 +63,10 @@ pub struct DevArgs {
     /// Seconds between lake compactions.
     #[arg(long, env = "PIZZA_COMPACT_EVERY_SECS", default_value_t = 60)]
     pub compact_every_secs: u64,
+    /// Require this key on POST /api/orders and /admin/* (header x-functions-key or
+    /// Authorization: Bearer). Prefer the environment variable: arguments show in `ps`.
+    #[arg(long, env = "PIZZA_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
     /// Most events handed to one enrich_orders invocation.
     #[arg(long, env = "PIZZA_BATCH_MAX", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_max: u32,
@@ -179,6 +183,7 @@ fn dev_settings(args: DevArgs) -> DevSettings {
         summary_schedule: (!schedule.eq_ignore_ascii_case("off")).then(|| schedule.to_string()),
         compact_every: Duration::from_secs(args.compact_every_secs.max(1)),
         batch_max: args.batch_max as usize,
+        api_key: args.api_key,
     }
 }
 

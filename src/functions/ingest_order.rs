@@ -24,7 +24,15 @@ pub async fn ingest_order(
                 .orders_rejected
                 .with_label_values(&[status.as_str()])
                 .inc();
-            (status, Json(body)).into_response()
+            let mut response = (status, Json(body)).into_response();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                // The rest of the body was never read: the connection cannot be reused.
+                response.headers_mut().insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
+            }
+            response
         }
     }
 }

@@ -55,7 +55,14 @@ pub struct FunctionsState {
     pub report_tz: Tz,
 }
 
-/// The handler's routes.
+/// The client-facing route: what the Functions host forwards from the internet.
+pub fn http_router(state: FunctionsState) -> Router {
+    Router::new()
+        .route("/api/orders", post(ingest_order::ingest_order))
+        .with_state(state)
+}
+
+/// The handler's routes: the HTTP one and the invocation routes only the host may call.
 pub fn router(state: FunctionsState) -> Router {
     Router::new()
         .route("/api/orders", post(ingest_order::ingest_order))

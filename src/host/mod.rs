@@ -40,6 +40,9 @@ pub struct DevSettings {
     pub summary_schedule: Option<String>,
     pub compact_every: Duration,
     pub batch_max: usize,
+    /// When set, `POST /api/orders` and `/admin/*` require it (`x-functions-key` header or
+    /// `Authorization: Bearer`).
+    pub api_key: Option<String>,
 }
 
 /// Everything the embedded pipeline is made of, opened on one data directory.
@@ -116,14 +119,15 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     let (embedded, customers) = Embedded::open(&settings.data_dir)?;
     let lake: Arc<dyn LakeStore> = embedded.lake.clone();
     let customers_for_hint = customers.clone();
-    let functions_app = functions::router(FunctionsState {
+    let functions_state = FunctionsState {
         stream: embedded.log.clone(),
         customers,
         lake: lake.clone(),
         summary: embedded.summary.clone(),
         metrics: embedded.metrics.clone(),
         report_tz: settings.report_tz,
-    });
+    };
+    let functions_app = functions::router(functions_state.clone());
     let serving_app = serving::router(ServingState {
         log: embedded.log.clone(),
         summary: embedded.summary.clone(),
@@ -132,7 +136,14 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
         report_tz: settings.report_tz,
         consumer: CONSUMER,
     });
-    let app = functions_app.clone().merge(serving_app);
+    // The public listener serves the HTTP function and the read API only: invocation
+    // routes (`/enrich_orders`, `/build_state_summary`) are for the host — here the
+    // in-process dispatcher and timer — as the Functions host never exposes them either.
+    let public = functions::http_router(functions_state.clone()).merge(serving_app);
+    if settings.api_key.is_some() {
+        tracing::info!("POST /api/orders and /admin/* require the API key");
+    }
+    let app = crate::serving::require_key(public, settings.api_key.clone());
 
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await

@@ -222,3 +222,45 @@ async fn metrics(State(state): State<ServingState>) -> Response {
     )
         .into_response()
 }
+
+/// Requires `key` on the writing endpoints (`POST /api/orders`, `/admin/*`) when one is
+/// configured; reading the report, health and metrics stay open. The key is accepted as
+/// `x-functions-key` (the header Azure Functions uses for function keys) or as
+/// `Authorization: Bearer <key>`.
+pub fn require_key(app: Router, key: Option<String>) -> Router {
+    let Some(key) = key.filter(|k| !k.is_empty()) else {
+        return app;
+    };
+    let key = Arc::new(key);
+    app.layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+        let key = key.clone();
+        async move {
+            let path = request.uri().path();
+            let writes = (request.method() == axum::http::Method::POST && path == "/api/orders") || path.starts_with("/admin/");
+            if writes && !presents_key(request.headers(), &key) {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "this endpoint needs the API key: send it as x-functions-key or Authorization: Bearer",
+                );
+            }
+            next.run(request).await
+        }
+    }))
+}
+
+fn presents_key(headers: &HeaderMap, key: &str) -> bool {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let function_key = headers.get("x-functions-key").and_then(|v| v.to_str().ok());
+    [bearer, function_key]
+        .into_iter()
+        .flatten()
+        .any(|given| constant_time_eq(given.as_bytes(), key.as_bytes()))
+}
+
+/// Compares without an early exit, so the time taken says nothing about the key.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,70 @@
+//! Access: with a key configured, the writing endpoints need it and the reading ones do
+//! not; the host-only invocation routes are never reachable from outside.
+
+mod common;
+
+use common::{client, get_status, Dev};
+use serde_json::json;
+
+fn order() -> serde_json::Value {
+    json!({"order_id": 1, "customer_id": 1, "type": "cheese", "qty": 1, "retail_price": 9.5, "order_date": "2026-01-01T12:00:00Z"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writing_endpoints_need_the_key_reading_ones_do_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = Dev::start(&tmp.path().join("data"), &["--api-key", "s3cret-key"]);
+    let http = client();
+    let url = dev.url("/api/orders");
+
+    let none = http.post(&url).json(&order()).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    assert!(none.text().await.unwrap().contains("x-functions-key"));
+    let wrong = http
+        .post(&url)
+        .header("x-functions-key", "s3cret-kez")
+        .json(&order())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let refresh = http.post(dev.url("/admin/refresh")).send().await.unwrap();
+    assert_eq!(refresh.status(), 401);
+
+    let by_header = http
+        .post(&url)
+        .header("x-functions-key", "s3cret-key")
+        .json(&order())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_header.status(), 202);
+    let by_bearer = http
+        .post(dev.url("/admin/refresh"))
+        .bearer_auth("s3cret-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_bearer.status(), 200);
+
+    assert_eq!(get_status(&http, &dev, "/api/report?state=TX").await, 200);
+    assert_eq!(get_status(&http, &dev, "/healthz").await, 200);
+    assert_eq!(get_status(&http, &dev, "/").await, 200);
+    // Invocation routes belong to the host (the in-process dispatcher and timer).
+    for path in ["/enrich_orders", "/build_state_summary"] {
+        let forged = http
+            .post(dev.url(path))
+            .header("x-functions-key", "s3cret-key")
+            .json(&json!({"Data": {}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 404, "{path} must not be reachable");
+    }
+    let log = dev.log_text();
+    assert!(
+        !log.contains("s3cret-key"),
+        "the key never appears in the logs"
+    );
+    dev.stop();
+}

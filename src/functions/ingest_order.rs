@@ -2,7 +2,7 @@
 
 use super::FunctionsState;
 use crate::order::{parse_orders, OrderEvent, Rejection, MAX_BODY_BYTES};
-use crate::stream::PublishOutcome;
+use crate::stream::{PublishOutcome, StreamError};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -25,6 +25,12 @@ pub async fn ingest_order(
                 .with_label_values(&[status.as_str()])
                 .inc();
             let mut response = (status, Json(body)).into_response();
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                // Nothing was stored; a client may simply try again shortly.
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            }
             if status == StatusCode::PAYLOAD_TOO_LARGE {
                 // The rest of the body was never read: the connection cannot be reused.
                 response.headers_mut().insert(
@@ -58,7 +64,10 @@ async fn accept(
         .map(|o| OrderEvent::new(o, received_at))
         .collect();
     let outcomes = state.stream.publish(events).await.map_err(|e| {
-        tracing::error!(error = %e, "order stream refused a publish; answering 503");
+        match e {
+            StreamError::Overloaded => tracing::debug!("order log at capacity; shedding with 503"),
+            _ => tracing::error!(error = %e, "order stream refused a publish; answering 503"),
+        }
         (
             StatusCode::SERVICE_UNAVAILABLE,
             json!({"error": format!("{e}; nothing was stored, retry later"), "field": null}),

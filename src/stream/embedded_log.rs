@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Most requests one commit takes; bounds a transaction's size under a flood.
 const MAX_REQUESTS_PER_COMMIT: usize = 2048;
-/// Requests waiting for the writer; beyond it `publish` waits (backpressure).
+/// Requests waiting for the writer; beyond it `publish` is refused (load shedding).
 const QUEUE_DEPTH: usize = 8192;
 
 type Reply = oneshot::Sender<Result<Vec<PublishOutcome>, StreamError>>;
@@ -86,6 +86,12 @@ pub enum LogError {
 impl EmbeddedLog {
     /// Opens (creating if needed) the log at `path` and starts its writer thread.
     pub fn open(path: &Path) -> Result<Arc<Self>, LogError> {
+        Self::open_with_queue_depth(path, QUEUE_DEPTH)
+    }
+
+    /// As [`EmbeddedLog::open`], with at most `queue_depth` requests waiting for the
+    /// writer; beyond that, publishing fails fast with [`StreamError::Overloaded`].
+    pub fn open_with_queue_depth(path: &Path, queue_depth: usize) -> Result<Arc<Self>, LogError> {
         let wrap = |source| LogError::Sqlite {
             path: path.to_path_buf(),
             source,
@@ -94,7 +100,7 @@ impl EmbeddedLog {
         writer_conn.execute_batch(SCHEMA).map_err(wrap)?;
         let reader = open_connection(path).map_err(wrap)?;
 
-        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        let (sender, receiver) = mpsc::channel(queue_depth.max(1));
         let appended = Arc::new(Notify::new());
         let notify = appended.clone();
         let writer = std::thread::Builder::new()
@@ -231,9 +237,11 @@ impl OrderStream for EmbeddedLog {
             let sender = sender.ok_or(StreamError::ShuttingDown)?;
             let (reply, answer) = oneshot::channel();
             sender
-                .send(WriteRequest::Append { events, reply })
-                .await
-                .map_err(|_| StreamError::ShuttingDown)?;
+                .try_send(WriteRequest::Append { events, reply })
+                .map_err(|e| match e {
+                    mpsc::error::TrySendError::Full(_) => StreamError::Overloaded,
+                    mpsc::error::TrySendError::Closed(_) => StreamError::ShuttingDown,
+                })?;
             answer.await.map_err(|_| StreamError::ShuttingDown)?
         })
     }
@@ -444,6 +452,45 @@ mod tests {
         );
         let first: OrderEvent = serde_json::from_str(&batch.events[1].body).unwrap();
         assert_eq!(first.qty, 1, "the first received version stands");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_sheds_load_and_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.sqlite");
+        let log = EmbeddedLog::open_with_queue_depth(&path, 2).unwrap();
+        // Another process holds SQLite's write lock: the writer stalls on its commit.
+        let blocker = open_connection(&path).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let stalled = {
+            let log = log.clone();
+            tokio::spawn(async move { log.publish(vec![event(1, 1)]).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await; // the writer took it
+        let queued: Vec<_> = (2..=3)
+            .map(|id| {
+                let log = log.clone();
+                tokio::spawn(async move { log.publish(vec![event(id, 1)]).await })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(matches!(
+            log.publish(vec![event(4, 1)]).await,
+            Err(StreamError::Overloaded)
+        ));
+        blocker.execute_batch("COMMIT").unwrap();
+        assert_eq!(
+            stalled.await.unwrap().unwrap(),
+            vec![PublishOutcome::Appended]
+        );
+        for task in queued {
+            assert_eq!(task.await.unwrap().unwrap(), vec![PublishOutcome::Appended]);
+        }
+        assert_eq!(
+            log.publish(vec![event(4, 1)]).await.unwrap(),
+            vec![PublishOutcome::Appended]
+        );
+        assert!(log.find(4).unwrap().is_some());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,10 @@ pub enum StreamError {
     Unavailable(String),
     #[error("order log is shutting down")]
     ShuttingDown,
+    /// Every slot of the writer's queue is taken: shed the request instead of letting
+    /// memory and latency grow without bound.
+    #[error("order log is at capacity")]
+    Overloaded,
 }
 
 /// Publishing side of the order stream.

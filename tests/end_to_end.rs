@@ -440,6 +440,15 @@ async fn generated_stream_matches_an_independent_report() {
         400
     );
 
+    let log = dev.log_text();
+    assert!(
+        log.contains("state_top_pizzas refreshed"),
+        "the log is the real one"
+    );
+    assert!(
+        !log.contains("Main St") && !log.contains("Customer 4"),
+        "logs carry no customer names or addresses"
+    );
     dev.stop();
 
     // The warehouse file is readable by any DuckDB client once dev has stopped.

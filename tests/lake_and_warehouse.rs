@@ -192,3 +192,69 @@ async fn redelivered_batches_compaction_and_refresh_count_each_order_once() {
         ReportWindow::ending_at("2026-01-10T00:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
     assert_eq!(summary.refresh(before).await.unwrap().files_read, 0);
 }
+
+/// A stream event that is not an order never blocks the stream and is never dropped
+/// silently: the batch lands, the poison event goes to the lake's quarantine with its
+/// reason, and the invocation succeeds (so the checkpoint moves on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_events_are_quarantined_with_their_reason() {
+    use pizza_pipeline::customers::SqliteCustomers;
+    use pizza_pipeline::functions::{self, invocation, FunctionsState};
+    use pizza_pipeline::stream::EmbeddedLog;
+    use tower::ServiceExt;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let lake_root = tmp.path().join("lake");
+    let lake = Arc::new(LocalLake::new(&lake_root));
+    let gate = LakeGate::default();
+    let population = pizza_pipeline::population::shipped();
+    let warehouse = Arc::new(
+        Warehouse::open(
+            &tmp.path().join("w.duckdb"),
+            &lake_root,
+            gate.clone(),
+            &population,
+        )
+        .unwrap(),
+    );
+    let summary = Arc::new(SummaryService::new(warehouse, lake.clone(), gate).unwrap());
+    let customers = SqliteCustomers::open(&tmp.path().join("c.sqlite")).unwrap();
+    customers.replace_all(&[(*texan()).clone()]).unwrap();
+    let app = functions::router(FunctionsState {
+        stream: EmbeddedLog::open(&tmp.path().join("log.sqlite")).unwrap(),
+        customers: Arc::new(customers),
+        lake: lake.clone(),
+        summary,
+        metrics: Arc::new(pizza_pipeline::metrics::Metrics::new()),
+        report_tz: chrono_tz::Tz::UTC,
+    });
+
+    let good = row(1, 2, "2026-01-10T10:00:01Z", 1, None).event.to_json();
+    let now = Utc::now();
+    let events = vec![(7, good.as_str(), now), (8, r#"{"hello":"world"}"#, now)];
+    let request = axum::http::Request::post("/enrich_orders")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(invocation::encode_eventhub_batch(
+            "0", &events, "orders", "$Default",
+        )))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    let files = lake.list("").await.unwrap();
+    let landed: Vec<&String> = files
+        .iter()
+        .filter(|f| f.starts_with("orders_enriched/"))
+        .collect();
+    assert_eq!(landed.len(), 1, "{files:?}");
+    let quarantined = files
+        .iter()
+        .find(|f| f.starts_with("quarantine/enrich/"))
+        .expect("a quarantine file");
+    let text = String::from_utf8(lake.get(quarantined).await.unwrap().to_vec()).unwrap();
+    assert!(
+        text.contains("not an order event") && text.contains("\\\"hello\\\""),
+        "{text}"
+    );
+    assert!(text.contains("\"seq\":8"), "{text}");
+}

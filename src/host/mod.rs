@@ -6,6 +6,7 @@
 
 mod data_dir;
 mod dispatcher;
+mod server;
 mod timer;
 
 pub use data_dir::DataDir;
@@ -179,13 +180,12 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     ));
 
     let stop = shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            wait_for_signal().await;
-            tracing::info!("stopping: finishing in-flight requests and the current batch");
-            stop.cancel();
-        })
-        .await?;
+    server::serve(listener, app, async move {
+        wait_for_signal().await;
+        tracing::info!("stopping: finishing in-flight requests and the current batch");
+        stop.cancel();
+    })
+    .await;
     shutdown.cancel();
     while background.join_next().await.is_some() {}
     embedded.log.close();

@@ -103,9 +103,12 @@ pub fn run(args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// An HTTP client that, like a well-behaved one, drops idle connections before the
+/// server's 10 s header deadline would close them under its feet.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
+        .pool_idle_timeout(Duration::from_secs(5))
         .build()
         .unwrap()
 }

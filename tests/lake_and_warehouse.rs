@@ -46,23 +46,44 @@ fn texan() -> Arc<Customer> {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redelivered_batches_compaction_and_refresh_count_each_order_once() {
-    let tmp = tempfile::tempdir().unwrap();
-    let lake_root = tmp.path().join("lake");
+/// A lake, a warehouse over it and the summary service, in `dir`.
+struct Embedded {
+    lake: Arc<LocalLake>,
+    gate: LakeGate,
+    warehouse: Arc<Warehouse>,
+    summary: Arc<SummaryService>,
+    population: Vec<pizza_pipeline::population::StatePopulation>,
+}
+
+fn embedded(dir: &std::path::Path) -> Embedded {
+    let lake_root = dir.join("lake");
     let lake = Arc::new(LocalLake::new(&lake_root));
     let gate = LakeGate::default();
     let population = pizza_pipeline::population::shipped();
     let warehouse = Arc::new(
-        Warehouse::open(
-            &tmp.path().join("w.duckdb"),
-            &lake_root,
-            gate.clone(),
-            &population,
-        )
-        .unwrap(),
+        Warehouse::open(&dir.join("w.duckdb"), &lake_root, gate.clone(), &population).unwrap(),
     );
-    let summary = SummaryService::new(warehouse.clone(), lake.clone(), gate.clone()).unwrap();
+    let summary =
+        Arc::new(SummaryService::new(warehouse.clone(), lake.clone(), gate.clone()).unwrap());
+    Embedded {
+        lake,
+        gate,
+        warehouse,
+        summary,
+        population,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivered_batches_compaction_and_refresh_count_each_order_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Embedded {
+        lake,
+        gate,
+        warehouse,
+        summary,
+        population,
+    } = embedded(tmp.path());
 
     // Empty lake: the view binds and is empty; a refresh gives an empty table.
     let count = |w: &Arc<Warehouse>| {
@@ -204,20 +225,7 @@ async fn poison_events_are_quarantined_with_their_reason() {
     use tower::ServiceExt;
 
     let tmp = tempfile::tempdir().unwrap();
-    let lake_root = tmp.path().join("lake");
-    let lake = Arc::new(LocalLake::new(&lake_root));
-    let gate = LakeGate::default();
-    let population = pizza_pipeline::population::shipped();
-    let warehouse = Arc::new(
-        Warehouse::open(
-            &tmp.path().join("w.duckdb"),
-            &lake_root,
-            gate.clone(),
-            &population,
-        )
-        .unwrap(),
-    );
-    let summary = Arc::new(SummaryService::new(warehouse, lake.clone(), gate).unwrap());
+    let Embedded { lake, summary, .. } = embedded(tmp.path());
     let customers = SqliteCustomers::open(&tmp.path().join("c.sqlite")).unwrap();
     customers.replace_all(&[(*texan()).clone()]).unwrap();
     let app = functions::router(FunctionsState {

@@ -3,9 +3,11 @@
 
 mod common;
 
-use common::{client, spawn_posters, wait_for_acks, wait_until_landed, Acknowledged, Dev};
+use common::{
+    client, lake_rows, landed_ids, spawn_posters, wait_for_acks, wait_until_landed, Acknowledged,
+    Dev,
+};
 use serde_json::json;
-use std::collections::BTreeSet;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_mid_stream_loses_no_acknowledged_order() {
@@ -37,33 +39,20 @@ async fn sigterm_mid_stream_loses_no_acknowledged_order() {
     assert_eq!(refresh.status(), 200); // also compacts the window's partitions
     dev.stop();
 
-    let db = duckdb::Connection::open(data_dir.join("warehouse.duckdb")).unwrap();
-    let mut stmt = db.prepare("SELECT order_id FROM orders_enriched").unwrap();
-    let landed: BTreeSet<i64> = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let landed = landed_ids(&data_dir);
     let missing: Vec<_> = acknowledged.difference(&landed).take(10).collect();
     assert!(
         missing.is_empty(),
         "acknowledged but not landed: {missing:?}"
     );
     // Every landed order was acknowledged or was in flight when the server stopped (its
-    // 202 may have been lost on the wire); none is counted twice anywhere in the lake.
-    let glob = data_dir.join("lake/orders_enriched/*/*.parquet");
-    let doubled: i64 = db
-        .query_row(
-            &format!("SELECT count(*) FROM (SELECT order_id FROM read_parquet('{}') GROUP BY order_id HAVING count(*) > 1)", glob.display()),
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(doubled, 0, "after compaction each order is stored once");
-    let rows: i64 = db
-        .query_row("SELECT count(*) FROM orders_enriched", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(rows as usize, landed.len());
+    // 202 may have been lost on the wire); none is stored twice anywhere in the lake.
+    let (stored, distinct) = lake_rows(&data_dir);
+    assert_eq!(
+        (stored as usize, distinct as usize),
+        (landed.len(), landed.len()),
+        "after compaction each order is stored once"
+    );
     println!(
         "acknowledged {} orders, landed {} after restart",
         acknowledged.len(),

@@ -249,3 +249,27 @@ pub async fn wait_for_acks(acked: &Acknowledged, count: usize) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The order ids in the warehouse view, read with DuckDB once `dev` has stopped.
+pub fn landed_ids(data_dir: &Path) -> std::collections::BTreeSet<i64> {
+    let db = duckdb::Connection::open(data_dir.join("warehouse.duckdb")).unwrap();
+    let mut stmt = db.prepare("SELECT order_id FROM orders_enriched").unwrap();
+    let ids = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    ids
+}
+
+/// Rows stored in the lake's Parquet files (duplicates included), and distinct order ids.
+pub fn lake_rows(data_dir: &Path) -> (i64, i64) {
+    let db = duckdb::Connection::open_in_memory().unwrap();
+    let glob = data_dir.join("lake/orders_enriched/*/*.parquet");
+    let sql = format!(
+        "SELECT count(*), count(DISTINCT order_id) FROM read_parquet('{}')",
+        glob.display()
+    );
+    db.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+}

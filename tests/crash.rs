@@ -5,10 +5,10 @@
 mod common;
 
 use common::{
-    client, get_json, lake_rows, landed_ids, load_customers, spawn_posters, stream_order,
-    wait_for_acks, wait_until_landed, Acknowledged, Dev,
+    client, get_json, lake_rows, landed_ids, load_customers, refresh_at, spawn_posters,
+    stream_order, wait_for_acks, wait_until_landed, Acknowledged, Dev,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 const STATES: [&str; 5] = ["TX", "CA", "NY", "OH", "WA"];
@@ -43,13 +43,7 @@ async fn kill_9_mid_stream_loses_no_acknowledged_order() {
 
     let dev = Dev::start(&data_dir, &[]);
     wait_until_landed(&http, &dev).await;
-    let refresh = http
-        .post(dev.url("/admin/refresh"))
-        .json(&json!({"as_of": "2026-02-01T00:00:00Z"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refresh.status(), 200);
+    refresh_at(&http, &dev, "2026-02-01T00:00:00Z").await;
     let mut served: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for state in STATES {
         served.insert(

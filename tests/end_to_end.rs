@@ -5,7 +5,9 @@
 mod common;
 
 use chrono::{DateTime, Duration, Months, Utc};
-use common::{client, get_json, get_status, load_customers, run, wait_until_landed, Dev};
+use common::{
+    client, get_json, get_status, load_customers, refresh_at, run, wait_until_landed, Dev,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
@@ -496,17 +498,6 @@ async fn generated_stream_matches_an_independent_report() {
         printed.iter().map(served_row).collect::<Vec<_>>(),
         expected["VT"]
     );
-}
-
-async fn refresh_at(http: &reqwest::Client, dev: &Dev, as_of: &str) -> Value {
-    let response = http
-        .post(dev.url("/admin/refresh"))
-        .json(&json!({ "as_of": as_of }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
 }
 
 /// Compares the served report of every state of the population table; returns the rows.

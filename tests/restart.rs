@@ -4,10 +4,9 @@
 mod common;
 
 use common::{
-    client, lake_rows, landed_ids, spawn_posters, wait_for_acks, wait_until_landed, Acknowledged,
-    Dev,
+    client, lake_rows, landed_ids, refresh_at, spawn_posters, wait_for_acks, wait_until_landed,
+    Acknowledged, Dev,
 };
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_mid_stream_loses_no_acknowledged_order() {
@@ -30,13 +29,7 @@ async fn sigterm_mid_stream_loses_no_acknowledged_order() {
     // Start again on the same data: the backlog drains, nothing is missing or doubled.
     let dev = Dev::start(&data_dir, &[]);
     wait_until_landed(&http, &dev).await;
-    let refresh = http
-        .post(dev.url("/admin/refresh"))
-        .json(&json!({"as_of": "2026-02-01T00:00:00Z"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refresh.status(), 200); // also compacts the window's partitions
+    refresh_at(&http, &dev, "2026-02-01T00:00:00Z").await;
     dev.stop();
 
     let landed = landed_ids(&data_dir);

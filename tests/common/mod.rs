@@ -273,3 +273,16 @@ pub fn lake_rows(data_dir: &Path) -> (i64, i64) {
     db.query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
 }
+
+/// `POST /admin/refresh` for `as_of` (which also compacts the window's partitions);
+/// asserts it succeeded and returns its report.
+pub async fn refresh_at(client: &reqwest::Client, dev: &Dev, as_of: &str) -> serde_json::Value {
+    let response = client
+        .post(dev.url("/admin/refresh"))
+        .json(&serde_json::json!({ "as_of": as_of }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}

@@ -27,7 +27,8 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("bad AS_OF"))?;
     let runs: usize = args.get(3).map(|r| r.parse()).transpose()?.unwrap_or(5);
     let window = ReportWindow::ending_at(as_of, chrono_tz::Tz::UTC);
-    let (summary, _lake) = Embedded::open_warehouse(&dir)?;
+    let lake = std::sync::Arc::new(pizza_pipeline::lake::LocalLake::new(dir.lake()));
+    let summary = Embedded::open_warehouse(&dir, lake)?;
     let plain = PLAIN
         .replace(
             "{glob}",

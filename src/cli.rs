@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -42,7 +43,10 @@ pub enum Command {
     },
     /// Write N synthetic orders straight into the lake (for benchmarks and demos).
     GenerateLake(GenerateArgs),
-    /// Run as an Azure Functions custom handler (listens on FUNCTIONS_CUSTOMHANDLER_PORT).
+    /// Send a realistic order stream to a deployment (progress on stderr, summary on stdout).
+    Simulate(SimulateArgs),
+    /// Run as an Azure Functions custom handler (listens on FUNCTIONS_CUSTOMHANDLER_PORT;
+    /// every other setting comes from the environment, see docs/AZURE.md).
     Serve,
 }
 
@@ -67,6 +71,11 @@ pub struct DevArgs {
     /// Authorization: Bearer). Prefer the environment variable: arguments show in `ps`.
     #[arg(long, env = "PIZZA_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// Keep the lake in a Blob Storage / ADLS Gen2 container instead of the data dir: a
+    /// container URL with a SAS token (or https, signed in with `az login`). The data
+    /// dir keeps a mirror the embedded warehouse reads. Prefer the environment variable.
+    #[arg(long, env = "PIZZA_LAKE_URL", hide_env_values = true)]
+    pub lake_url: Option<String>,
     /// Most events handed to one enrich_orders invocation.
     #[arg(long, env = "PIZZA_BATCH_MAX", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_max: u32,
@@ -121,6 +130,9 @@ pub struct RefreshArgs {
     pub as_of: Option<chrono::DateTime<chrono::Utc>>,
     #[command(flatten)]
     pub report_tz: ReportTzArg,
+    /// The lake container `dev` ran with (see `dev --lake-url`), if any.
+    #[arg(long, env = "PIZZA_LAKE_URL", hide_env_values = true)]
+    pub lake_url: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -149,6 +161,65 @@ pub struct GenerateArgs {
     pub seed: u64,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct SimulateArgs {
+    /// Base URL of the deployment (`/api/orders` is appended), e.g. http://127.0.0.1:8080
+    /// or https://<app>.azurewebsites.net
+    #[arg(long)]
+    pub url: String,
+    /// Mean orders per second (the rate follows lunch and dinner peaks around it).
+    #[arg(long, default_value_t = 100.0)]
+    pub rate: f64,
+    /// How long to send, e.g. 60s, 5m, 1h.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Length of one simulated day (its peaks); default: the whole run.
+    #[arg(long, value_parser = parse_duration)]
+    pub day_length: Option<Duration>,
+    /// Customer CSV to order as (default: the demo customers `dev` creates).
+    #[arg(long)]
+    pub customers: Option<PathBuf>,
+    /// Share of posts repeating an earlier order exactly (a client retry).
+    #[arg(long, default_value_t = 0.01)]
+    pub duplicates: f64,
+    /// Share of posts that are broken and must be refused.
+    #[arg(long, default_value_t = 0.005)]
+    pub bad: f64,
+    /// Connections sending at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Key for x-functions-key (a function key in Azure, PIZZA_API_KEY for dev).
+    #[arg(long, env = "PIZZA_API_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+    /// First order id (default: from the clock, so runs do not collide).
+    #[arg(long)]
+    pub first_order_id: Option<i64>,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Exit with an error when any answer was unexpected (for smoke tests).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 5m or 1h"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("{text:?}: the unit must be ms, s, m or h")),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
 fn parse_tz(text: &str) -> Result<Tz, String> {
     text.parse::<Tz>()
         .map_err(|_| format!("{text:?} is not an IANA time zone (e.g. UTC, America/Chicago)"))
@@ -162,15 +233,17 @@ fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Dev(args) => run_dev(dev_settings(args)).await,
-        Command::Customers { command: CustomersCommand::Load { data_dir, file } } => load_customers(data_dir, file),
+        Command::Customers {
+            command: CustomersCommand::Load { data_dir, file },
+        } => load_customers(data_dir, file),
         Command::Refresh(args) => refresh(args).await,
         Command::Report(args) => report(args),
         Command::GenerateLake(args) => generate_lake(args),
-        Command::Population { command: PopulationCommand::Fetch(args) } => fetch_population(args).await,
-        Command::Serve => anyhow::bail!(
-            "`serve` (Azure custom-handler mode) needs the Azure adapters (Event Hubs, Azure SQL, ADLS Gen2, Synapse), \
-             which are not built yet; run `pizza-pipeline dev` for the embedded pipeline"
-        ),
+        Command::Population {
+            command: PopulationCommand::Fetch(args),
+        } => fetch_population(args).await,
+        Command::Simulate(args) => simulate(args).await,
+        Command::Serve => crate::azure::run_serve().await,
     }
 }
 
@@ -184,6 +257,7 @@ fn dev_settings(args: DevArgs) -> DevSettings {
         compact_every: Duration::from_secs(args.compact_every_secs.max(1)),
         batch_max: args.batch_max as usize,
         api_key: args.api_key,
+        lake_url: args.lake_url,
     }
 }
 
@@ -214,7 +288,8 @@ fn load_customers(data_dir: PathBuf, file: PathBuf) -> anyhow::Result<()> {
 
 async fn refresh(args: RefreshArgs) -> anyhow::Result<()> {
     let dir = DataDir::existing(&args.data_dir)?;
-    let (summary, _lake) = Embedded::open_warehouse(&dir)?;
+    let lake = crate::host::open_lake(&dir, args.lake_url.as_deref()).await?;
+    let summary = Embedded::open_warehouse(&dir, lake)?;
     let window = match args.as_of {
         Some(as_of) => ReportWindow::ending_at(as_of, args.report_tz.tz),
         None => ReportWindow::nightly(chrono::Utc::now(), args.report_tz.tz),
@@ -234,7 +309,8 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
         "{:?} is not a state code of the population table (e.g. TX)",
         args.state
     );
-    let (summary, _lake) = Embedded::open_warehouse(&dir)?;
+    let lake = Arc::new(crate::lake::LocalLake::new(dir.lake()));
+    let summary = Embedded::open_warehouse(&dir, lake)?;
     let rows = summary.warehouse().report_for_state(&state)?;
     let rows: Vec<_> = rows.iter().map(|r| r.to_json()).collect();
     println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -259,6 +335,39 @@ fn generate_lake(args: GenerateArgs) -> anyhow::Result<()> {
     );
     let report = crate::generate::generate_lake(&dir.lake(), &customers, &spec)?;
     println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    let url = format!("{}/api/orders", args.url.trim_end_matches('/'));
+    let first_order_id = args
+        .first_order_id
+        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis() * 1000);
+    let spec = crate::simulate::SimulateSpec {
+        url: url.clone(),
+        rate: args.rate,
+        duration: args.duration,
+        day_seconds: args.day_length.unwrap_or(args.duration).as_secs_f64(),
+        customers: args.customers,
+        duplicates: args.duplicates,
+        bad: args.bad,
+        concurrency: args.concurrency,
+        key: args.key,
+        first_order_id,
+        seed: args.seed,
+    };
+    eprintln!(
+        "simulating {:.0} orders/s for {:?} against {url} (first order id {first_order_id})",
+        spec.rate, spec.duration
+    );
+    let report = crate::simulate::simulate(spec).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    anyhow::ensure!(
+        !args.strict || (report.unexpected == 0 && report.transport_errors == 0),
+        "{} unexpected answers and {} transport errors",
+        report.unexpected,
+        report.transport_errors
+    );
     Ok(())
 }
 

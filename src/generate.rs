@@ -34,7 +34,7 @@ pub struct GenerateReport {
 }
 
 /// Base price per pizza, in cents.
-const PRICES: [i64; 5] = [1099, 1299, 1599, 1699, 1199];
+pub(crate) const PRICES: [i64; 5] = [1099, 1299, 1599, 1699, 1199];
 
 /// Writes the lake; `customers` must not be empty. Uses every core.
 pub fn generate_lake(
@@ -142,7 +142,7 @@ fn write_day(
 }
 
 /// Each state leans towards a different pizza, so the report has real differences.
-fn favourite(state: &str, roll: u32) -> PizzaType {
+pub(crate) fn favourite(state: &str, roll: u32) -> PizzaType {
     let lean = state.bytes().map(u32::from).sum::<u32>() as usize % 5;
     let index = match roll {
         0..=34 => lean,

@@ -9,9 +9,12 @@
 //!    in the [`lake`] (Parquet, one folder per day).
 //! 5. [`warehouse`] — `orders_enriched` over the lake; [`summary`] builds
 //!    `state_top_pizzas` with the [`population`] reference.
-//! 6. [`host`] — the embedded host that plays the Functions host on one machine;
+//! 6. [`azure`] — `serve`: the same functions on Event Hubs, Azure SQL, ADLS Gen2 and
+//!    Synapse (the adapters sit beside their ports above).
+//! 7. [`host`] — the embedded host that plays the Functions host on one machine;
 //!    [`serving`] — its read API and dashboard.
 
+pub mod azure;
 pub mod cli;
 pub mod customers;
 pub mod enrich;
@@ -23,6 +26,7 @@ pub mod metrics;
 pub mod order;
 pub mod population;
 pub mod serving;
+pub mod simulate;
 pub mod stream;
 pub mod summary;
 pub mod warehouse;

@@ -1,12 +1,16 @@
 //! Customers: the fixed reference table every order is joined with (SPEC §4).
 //!
 //! [`CustomerDirectory`] is the port enrichment looks customers up through: Azure SQL in
-//! production, the SQLite file [`SqliteCustomers`] embedded. `demo` makes a realistic
+//! production ([`AzureSqlCustomers`]), the SQLite file [`SqliteCustomers`] embedded; both
+//! read through one cache. `demo` makes a realistic
 //! first-run customer set.
 
+mod azure_sql;
+mod cache;
 mod demo;
 mod sqlite;
 
+pub use azure_sql::{AzureSqlCustomers, LOOKUP_SQL};
 pub use demo::{demo_customers, DEMO_CUSTOMER_COUNT, DEMO_SEED};
 pub use sqlite::{CustomerLoadError, SqliteCustomers};
 

@@ -3,23 +3,18 @@
 //! Customers are fixed while the pipeline runs (`customers load` runs while `dev` is
 //! stopped), so a looked-up answer — found or not — never goes stale and is cached.
 
+use super::cache::{CachedAnswer, CustomerCache};
 use super::{normalise_state, Customer, CustomerDirectory, CustomerLookupError, CSV_HEADER};
 use crate::stream::BoxFuture;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
-
-/// Entries kept before the cache starts over; bounds memory for huge customer tables.
-const CACHE_LIMIT: usize = 2_000_000;
-
-/// A looked-up customer, or the fact that there is none (also worth caching).
-type CachedAnswer = Option<Arc<Customer>>;
+use std::sync::{Arc, Mutex};
 
 pub struct SqliteCustomers {
     path: PathBuf,
     conn: Mutex<Connection>,
-    cache: RwLock<HashMap<i64, CachedAnswer>>,
+    cache: CustomerCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +51,7 @@ impl SqliteCustomers {
         Ok(SqliteCustomers {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
-            cache: RwLock::default(),
+            cache: CustomerCache::default(),
         })
     }
 
@@ -105,7 +100,7 @@ impl SqliteCustomers {
             }
         }
         tx.commit().map_err(|e| self.error(e))?;
-        self.cache.write().unwrap().clear();
+        self.cache.clear();
         Ok(())
     }
 
@@ -205,40 +200,16 @@ impl CustomerDirectory for SqliteCustomers {
         ids: &'a [i64],
     ) -> BoxFuture<'a, Result<HashMap<i64, Arc<Customer>>, CustomerLookupError>> {
         Box::pin(async move {
-            let mut found = HashMap::with_capacity(ids.len());
-            let mut missing = Vec::new();
-            {
-                let cache = self.cache.read().unwrap();
-                for &id in ids {
-                    match cache.get(&id) {
-                        Some(Some(customer)) => {
-                            found.insert(id, customer.clone());
-                        }
-                        Some(None) => {}
-                        None => missing.push(id),
-                    }
-                }
-            }
+            let (mut found, missing) = self.cache.split(ids);
             if missing.is_empty() {
                 return Ok(found);
             }
-            missing.sort_unstable();
-            missing.dedup();
             // SQLite calls block; keep them off the async workers.
             let looked_up = tokio::task::block_in_place(|| self.lookup_uncached(&missing))
                 .map_err(|e| {
                     CustomerLookupError::Unavailable(format!("{}: {e}", self.path.display()))
                 })?;
-            let mut cache = self.cache.write().unwrap();
-            if cache.len() + looked_up.len() > CACHE_LIMIT {
-                cache.clear();
-            }
-            for (id, customer) in looked_up {
-                if let Some(c) = &customer {
-                    found.insert(id, c.clone());
-                }
-                cache.insert(id, customer);
-            }
+            self.cache.remember(looked_up, &mut found);
             Ok(found)
         })
     }

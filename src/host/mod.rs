@@ -6,7 +6,7 @@
 
 mod data_dir;
 mod dispatcher;
-mod server;
+pub(crate) mod server;
 mod timer;
 
 pub use data_dir::DataDir;
@@ -16,7 +16,9 @@ use crate::customers::{
     demo_customers, CustomerDirectory, SqliteCustomers, DEMO_CUSTOMER_COUNT, DEMO_SEED,
 };
 use crate::functions::{self, FunctionsState};
-use crate::lake::{compact_lake, LakeGate, LakeStore, LocalLake};
+use crate::lake::{
+    compact_lake, AdlsLake, LakeGate, LakeStore, LocalLake, MirroredLake, ORDERS_TABLE, QUARANTINE,
+};
 use crate::metrics::Metrics;
 use crate::population::StatePopulation;
 use crate::serving::{self, ServingState};
@@ -44,6 +46,8 @@ pub struct DevSettings {
     /// When set, `POST /api/orders` and `/admin/*` require it (`x-functions-key` header or
     /// `Authorization: Bearer`).
     pub api_key: Option<String>,
+    /// Lake container URL (Blob Storage / ADLS Gen2, e.g. Azurite); `None`: the data dir.
+    pub lake_url: Option<String>,
 }
 
 /// Everything the embedded pipeline is made of, opened on one data directory.
@@ -51,7 +55,7 @@ pub struct Embedded {
     pub dir: DataDir,
     pub population: Arc<Vec<StatePopulation>>,
     pub log: Arc<EmbeddedLog>,
-    pub lake: Arc<LocalLake>,
+    pub lake: Arc<dyn LakeStore>,
     pub gate: LakeGate,
     pub summary: Arc<SummaryService>,
     pub metrics: Arc<Metrics>,
@@ -59,10 +63,12 @@ pub struct Embedded {
 
 impl Embedded {
     /// Opens the warehouse side only (for `refresh` and `report` while `dev` is stopped).
-    pub fn open_warehouse(dir: &DataDir) -> anyhow::Result<(Arc<SummaryService>, Arc<LocalLake>)> {
+    pub fn open_warehouse(
+        dir: &DataDir,
+        lake: Arc<dyn LakeStore>,
+    ) -> anyhow::Result<Arc<SummaryService>> {
         let population = crate::population::shipped();
         let gate = LakeGate::default();
-        let lake = Arc::new(LocalLake::new(dir.lake()));
         let warehouse = Warehouse::open(&dir.warehouse(), &dir.lake(), gate.clone(), &population)
             .with_context(|| {
             format!(
@@ -70,16 +76,20 @@ impl Embedded {
                 dir.warehouse().display()
             )
         })?;
-        let summary = SummaryService::new(Arc::new(warehouse), lake.clone(), gate)?;
-        Ok((Arc::new(summary), lake))
+        let summary = SummaryService::new(Arc::new(warehouse), lake, gate)?;
+        Ok(Arc::new(summary))
     }
 
-    pub fn open(data_dir: &std::path::Path) -> anyhow::Result<(Self, Arc<SqliteCustomers>)> {
+    pub async fn open(
+        data_dir: &std::path::Path,
+        lake_url: Option<&str>,
+    ) -> anyhow::Result<(Self, Arc<SqliteCustomers>)> {
         let dir = DataDir::create(data_dir)?;
         let population = Arc::new(crate::population::shipped());
         let customers = Arc::new(open_customers(&dir, &population)?);
         let log = EmbeddedLog::open(&dir.order_log())?;
-        let (summary, lake) = Self::open_warehouse(&dir)?;
+        let lake = open_lake(&dir, lake_url).await?;
+        let summary = Self::open_warehouse(&dir, lake.clone())?;
         let gate = summary.gate().clone();
         Ok((
             Embedded {
@@ -94,6 +104,39 @@ impl Embedded {
             customers,
         ))
     }
+}
+
+/// The lake of the embedded pipeline: the data dir's `lake/` folder, or a Blob Storage /
+/// ADLS Gen2 container (`lake_url`) mirrored into that folder for the warehouse.
+pub async fn open_lake(
+    dir: &DataDir,
+    lake_url: Option<&str>,
+) -> anyhow::Result<Arc<dyn LakeStore>> {
+    let local = Arc::new(LocalLake::new(dir.lake()));
+    let Some(url) = lake_url else {
+        return Ok(local);
+    };
+    let credential = match azure_core::http::Url::parse(url) {
+        Ok(parsed) if !crate::lake::adls::has_sas(&parsed) => {
+            Some(azure_identity::DeveloperToolsCredential::new(None)?
+                as Arc<dyn azure_core::credentials::TokenCredential>)
+        }
+        _ => None,
+    };
+    let remote = Arc::new(AdlsLake::new(url, credential)?);
+    remote
+        .ensure_container()
+        .await
+        .with_context(|| format!("opening the lake container {}", remote.display()))?;
+    tracing::info!(
+        lake = remote.display(),
+        "lake in Blob Storage, mirrored in the data dir"
+    );
+    let mirrored = MirroredLake::new(remote, local);
+    for prefix in [ORDERS_TABLE, QUARANTINE] {
+        mirrored.sync(prefix).await?;
+    }
+    Ok(Arc::new(mirrored))
 }
 
 /// Opens the customer DB; on a first run (no customers) creates the demo set.
@@ -117,7 +160,8 @@ pub fn open_customers(
 
 /// `pizza-pipeline dev`: everything in one process until SIGTERM / Ctrl-C.
 pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
-    let (embedded, customers) = Embedded::open(&settings.data_dir)?;
+    let (embedded, customers) =
+        Embedded::open(&settings.data_dir, settings.lake_url.as_deref()).await?;
     let lake: Arc<dyn LakeStore> = embedded.lake.clone();
     let customers_for_hint = customers.clone();
     let functions_state = FunctionsState {
@@ -238,7 +282,7 @@ async fn compact_periodically(
     }
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -2,17 +2,21 @@
 //! (SPEC §5): `orders_enriched/order_date=YYYY-MM-DD/<file>.parquet`.
 //!
 //! Storage back-ends sit behind [`LakeStore`] (a local folder embedded, ADLS Gen2 in
-//! Azure); the file format (`parquet`), the file names (below) and compaction are one
+//! Azure, or ADLS with a local mirror for the embedded warehouse); the file format (`parquet`), the file names (below) and compaction are one
 //! kernel shared by every back-end.
 
+pub mod adls;
 mod compaction;
 mod landing;
 mod local;
+mod mirrored;
 pub mod parquet;
 
+pub use adls::AdlsLake;
 pub use compaction::{compact_lake, CompactionReport};
 pub use landing::{land_batch, quarantine_poison};
 pub use local::LocalLake;
+pub use mirrored::MirroredLake;
 
 use crate::stream::BoxFuture;
 use bytes::Bytes;
@@ -36,6 +40,9 @@ pub enum LakeError {
     },
     #[error("lake file {path}: {message}")]
     Format { path: String, message: String },
+    /// Object storage refused or could not be reached (ADLS Gen2 / Blob Storage).
+    #[error("lake storage {path}: {message}")]
+    Remote { path: String, message: String },
 }
 
 /// Object storage as the pipeline needs it: whole-object, atomic puts of immutable files.

@@ -6,7 +6,7 @@
 
 use super::money::{parse_price_cents, PriceError};
 use super::{truncate_to_micros, Order, PizzaType};
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -86,7 +86,12 @@ pub fn parse_orders(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Order>, Rejec
         .map_err(|e| Rejection::Malformed(format!("body is not UTF-8: {e}")))?;
     match text.trim_start().as_bytes().first() {
         Some(b'[') => parse_array(text, now),
-        Some(b'{') => Ok(vec![parse_one(text, now)?]),
+        Some(b'{') => {
+            // The whole body must be JSON before any field is judged: a truncated body
+            // is malformed (400) even when a field error would be met first.
+            let whole: &RawValue = serde_json::from_str(text).map_err(json_error)?;
+            Ok(vec![parse_one(whole.get(), now)?])
+        }
         Some(_) => Err(classify_non_order(text)),
         None => Err(Rejection::Malformed("the body is empty".into())),
     }
@@ -111,6 +116,11 @@ fn parse_array(text: &str, now: DateTime<Utc>) -> Result<Vec<Order>, Rejection> 
 }
 
 fn parse_one(text: &str, now: DateTime<Utc>) -> Result<Order, Rejection> {
+    // serde would also fill the struct from an array, by position; the contract is an
+    // object with named fields, and anything else is a rule break, not malformed JSON.
+    if !text.trim_start().starts_with('{') {
+        return Err(Rejection::body("an order must be a JSON object"));
+    }
     let wire: WireOrder = serde_json::from_str(text).map_err(|e| match json_error(e) {
         Rejection::Malformed(m) => Rejection::Malformed(m),
         Rejection::Invalid { message, .. } if message.contains("invalid type") => {
@@ -254,13 +264,21 @@ fn order_date(raw: Option<&RawValue>, now: DateTime<Utc>) -> Result<DateTime<Utc
             ),
         )
     })?;
+    // Judge the stored value: truncation turns a leap second into the next second.
+    let ts = truncate_to_micros(ts);
+    if !(1..=9999).contains(&ts.year()) {
+        return Err(Rejection::invalid(
+            "order_date",
+            "order_date must be in the years 1 to 9999",
+        ));
+    }
     if ts > now + FUTURE_TOLERANCE {
         return Err(Rejection::invalid(
             "order_date",
             "order_date is more than 1 hour in the future",
         ));
     }
-    Ok(truncate_to_micros(ts))
+    Ok(ts)
 }
 
 /// RFC 3339 with any offset (converted to UTC), or without an offset (read as UTC).
@@ -350,6 +368,37 @@ mod tests {
         }
     }
 
+    /// Well-formed JSON that is not an order is a rule break (422); JSON that is not
+    /// well-formed is malformed (400), whatever field error would be met first.
+    /// (Inputs found by the fuzzer: fuzz/regressions/parse_orders/.)
+    #[test]
+    fn json_shape_decides_between_400_and_422() {
+        for body in [
+            r#"[1e400]"#,
+            r#"[[1,2,"cheese",1,1,"2026-06-15T10:00:00Z"]]"#,
+            r#"[[1,2,3,4,5,6,7]]"#,
+        ] {
+            match parse_orders(body.as_bytes(), now()) {
+                Err(Rejection::Invalid { message, index, .. }) => {
+                    assert!(
+                        message.contains("must be a JSON object"),
+                        "{body}: {message}"
+                    );
+                    assert_eq!(index, Some(0), "{body}");
+                }
+                other => panic!("{body}: expected 422, got {other:?}"),
+            }
+        }
+        let truncated = r#"{"order_id":1,"order_id":2,"#;
+        assert!(
+            matches!(
+                parse_orders(truncated.as_bytes(), now()),
+                Err(Rejection::Malformed(_))
+            ),
+            "truncated JSON is malformed"
+        );
+    }
+
     #[test]
     fn future_tolerance_is_one_hour() {
         let ok = with("order_date", "\"2026-06-15T13:00:00Z\"");
@@ -399,6 +448,9 @@ mod tests {
             ("order_date", "\"2026-06-15\"", "not an RFC 3339"),
             ("order_date", "1718445600", "must be a string"),
             ("order_date", "\"2027-01-01T00:00:00Z\"", "in the future"),
+            // found by the fuzzer (fuzz/regressions/parse_orders/)
+            ("order_date", "\"2026-06-15T12:59:60.5Z\"", "in the future"),
+            ("order_date", "\"-0001-01-01T00:00:00\"", "years 1 to 9999"),
         ];
         for (field, value, needle) in cases {
             let body = with(field, value);

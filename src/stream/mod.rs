@@ -5,8 +5,13 @@
 //! 202 that follows is a promise that the order reaches the warehouse.
 
 mod embedded_log;
+mod event_hubs;
 
 pub use embedded_log::{EmbeddedLog, LogBatch, LogError, LogEvent, LogStats};
+pub use event_hubs::{
+    event_data, partition_key, plan_sends, EventHubsStream, PlannedEvent, PlannedSend,
+    EVENT_CONTENT_TYPE, ORDER_ID_PROPERTY,
+};
 
 use crate::order::OrderEvent;
 use std::future::Future;

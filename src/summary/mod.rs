@@ -2,8 +2,10 @@
 //! window's partitions, then run `sql/duckdb/state_top_pizzas.sql`), and the in-memory
 //! copy of the tiny report table that `GET /api/report` answers from.
 
+mod synapse;
 mod window;
 
+pub use synapse::{build_batches, run_id, SynapseSummary, BUILD_SQL};
 pub use window::ReportWindow;
 
 use crate::lake::{compact_lake, CompactionReport, LakeGate, LakeStore};

@@ -2,6 +2,8 @@
 //! built for these tests) and talk to it over HTTP on an ephemeral loopback port.
 #![allow(dead_code)]
 
+pub mod azurite;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,75 @@
+//! `pizza-pipeline serve`: the custom handler as the Azure Functions host runs it.
+//!
+//! The same functions as embedded (`crate::functions`), wired to the Azure adapters:
+//! Event Hubs for the stream, Azure SQL for customers, ADLS Gen2 for the lake and
+//! Synapse serverless SQL for the summary. The host starts this process, passes the
+//! port in `FUNCTIONS_CUSTOMHANDLER_PORT`, forwards `POST /api/orders` as it came and
+//! POSTs trigger invocations to `/enrich_orders` and `/build_state_summary`.
+
+use super::identity::credential;
+use super::settings::*;
+use super::tds::{TdsSession, TdsTarget};
+use crate::customers::AzureSqlCustomers;
+use crate::functions::{self, FunctionsState};
+use crate::lake::{AdlsLake, LakeGate};
+use crate::metrics::Metrics;
+use crate::stream::EventHubsStream;
+use crate::summary::SynapseSummary;
+use anyhow::Context;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+/// The functions' ports, opened on the Azure services the settings name. Nothing
+/// connects yet: each adapter connects on first use, so the host sees the handler
+/// ready at once and a slow service fails one invocation, not the start.
+pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<FunctionsState> {
+    let credential = credential(settings)?;
+    let lake = Arc::new(
+        AdlsLake::new(settings.get(LAKE_URL), Some(credential.clone()))
+            .with_context(|| format!("{LAKE_URL} is not a usable lake container URL"))?,
+    );
+    let customers = AzureSqlCustomers::new(TdsSession::new(
+        TdsTarget::new(settings.get(SQL_SERVER), settings.get(SQL_DATABASE)),
+        credential.clone(),
+    ));
+    let summary = SynapseSummary::new(
+        TdsSession::new(
+            TdsTarget::new(
+                settings.get(SYNAPSE_SQL_ENDPOINT),
+                settings.get(SYNAPSE_DATABASE),
+            ),
+            credential.clone(),
+        ),
+        lake.clone(),
+        LakeGate::default(),
+    );
+    Ok(FunctionsState {
+        stream: Arc::new(EventHubsStream::new(
+            settings.get(EVENTHUB_NAMESPACE),
+            settings.get(EVENTHUB_NAME),
+            credential,
+        )),
+        customers: Arc::new(customers),
+        lake,
+        summary: Arc::new(summary),
+        metrics: Arc::new(Metrics::new()),
+        report_tz: settings.report_tz().map_err(anyhow::Error::msg)?,
+    })
+}
+
+pub async fn run_serve() -> anyhow::Result<()> {
+    let settings = AzureSettings::from_env()?;
+    let state = azure_functions_state(&settings)?;
+    let port = settings.port().map_err(anyhow::Error::msg)?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({FUNCTIONS_PORT})"))?;
+    tracing::info!(%addr, hub = settings.get(EVENTHUB_NAME), "custom handler ready");
+    crate::host::server::serve(listener, functions::router(state), async {
+        crate::host::wait_for_signal().await;
+        tracing::info!("stopping: finishing in-flight invocations");
+    })
+    .await;
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The settings `serve` reads from its environment (Function App application settings).
+//!
+//! [`SETTINGS`] is the one list: `serve` checks it, `docs/AZURE.md` documents it and the
+//! Bicep templates must set every required entry (a test holds them to it).
+
+use std::collections::BTreeMap;
+
+/// Who reads a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadBy {
+    /// `pizza-pipeline serve` reads it.
+    Handler,
+    /// The Functions host reads it (binding expressions in `functions/*/function.json`).
+    Host,
+    /// Both.
+    Both,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub name: &'static str,
+    /// `None`: required, `serve` refuses to start without it.
+    pub default: Option<&'static str>,
+    pub read_by: ReadBy,
+    pub meaning: &'static str,
+}
+
+pub const FUNCTIONS_PORT: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
+pub const EVENTHUB_NAMESPACE: &str = "EventHubConnection__fullyQualifiedNamespace";
+pub const EVENTHUB_NAME: &str = "EVENTHUB_NAME";
+pub const EVENTHUB_CONSUMER_GROUP: &str = "EVENTHUB_CONSUMER_GROUP";
+pub const SQL_SERVER: &str = "AZURE_SQL_SERVER";
+pub const SQL_DATABASE: &str = "AZURE_SQL_DATABASE";
+pub const LAKE_URL: &str = "LAKE_URL";
+pub const SYNAPSE_SQL_ENDPOINT: &str = "SYNAPSE_SQL_ENDPOINT";
+pub const SYNAPSE_DATABASE: &str = "SYNAPSE_DATABASE";
+pub const SUMMARY_SCHEDULE: &str = "SUMMARY_SCHEDULE";
+pub const REPORT_TIME_ZONE: &str = "REPORT_TIME_ZONE";
+pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+
+pub const SETTINGS: [Setting; 12] = [
+    Setting {
+        name: FUNCTIONS_PORT,
+        default: None,
+        read_by: ReadBy::Both,
+        meaning: "Port the handler listens on (127.0.0.1); set by the Functions host itself",
+    },
+    Setting {
+        name: EVENTHUB_NAMESPACE,
+        default: None,
+        read_by: ReadBy::Both,
+        meaning: "Event Hubs namespace host, e.g. pizza-prod-ehns.servicebus.windows.net: the trigger's identity-based connection (`connection: EventHubConnection`) and the producer's namespace",
+    },
+    Setting {
+        name: EVENTHUB_NAME,
+        default: None,
+        read_by: ReadBy::Both,
+        meaning: "Event hub the orders go through, e.g. orders",
+    },
+    Setting {
+        name: EVENTHUB_CONSUMER_GROUP,
+        default: None,
+        read_by: ReadBy::Host,
+        meaning: "Consumer group of the enrich_orders trigger, e.g. enrich",
+    },
+    Setting {
+        name: SQL_SERVER,
+        default: None,
+        read_by: ReadBy::Handler,
+        meaning: "Azure SQL server host, e.g. pizza-prod-sql.database.windows.net",
+    },
+    Setting {
+        name: SQL_DATABASE,
+        default: None,
+        read_by: ReadBy::Handler,
+        meaning: "Azure SQL database holding dbo.customers",
+    },
+    Setting {
+        name: LAKE_URL,
+        default: None,
+        read_by: ReadBy::Handler,
+        meaning: "Lake container URL, e.g. https://pizzaprodlake.blob.core.windows.net/lake (managed identity), or a container SAS URL",
+    },
+    Setting {
+        name: SYNAPSE_SQL_ENDPOINT,
+        default: None,
+        read_by: ReadBy::Handler,
+        meaning: "Synapse serverless SQL endpoint, e.g. pizza-prod-syn-ondemand.sql.azuresynapse.net",
+    },
+    Setting {
+        name: SYNAPSE_DATABASE,
+        default: Some("pizza_warehouse"),
+        read_by: ReadBy::Handler,
+        meaning: "Synapse serverless database holding orders_enriched and state_top_pizzas",
+    },
+    Setting {
+        name: SUMMARY_SCHEDULE,
+        default: Some("0 0 2 * * *"),
+        read_by: ReadBy::Host,
+        meaning: "When build_state_summary runs: six-field cron (sec min hour day month weekday), in WEBSITE_TIME_ZONE (UTC on Linux plans)",
+    },
+    Setting {
+        name: REPORT_TIME_ZONE,
+        default: Some("UTC"),
+        read_by: ReadBy::Handler,
+        meaning: "IANA time zone of the report day: the 12-month window ends at midnight here",
+    },
+    Setting {
+        name: AZURE_CLIENT_ID,
+        default: Some(""),
+        read_by: ReadBy::Handler,
+        meaning: "Client id of a user-assigned managed identity; empty: the system-assigned identity",
+    },
+];
+
+/// The settings as read, defaults applied.
+#[derive(Debug, Clone)]
+pub struct AzureSettings {
+    values: BTreeMap<&'static str, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("`serve` cannot start, these application settings are missing or invalid:\n{}\nSee docs/AZURE.md (settings) for the whole table.", .problems.join("\n"))]
+pub struct SettingsError {
+    pub problems: Vec<String>,
+}
+
+impl AzureSettings {
+    /// Reads every setting through `lookup` (the process environment in `serve`) and
+    /// names every problem at once, so one failed start tells the operator everything.
+    pub fn read(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let mut values = BTreeMap::new();
+        let mut problems = Vec::new();
+        for setting in SETTINGS {
+            let value = lookup(setting.name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty());
+            match (value, setting.default) {
+                (Some(value), _) => {
+                    values.insert(setting.name, value);
+                }
+                (None, Some(default)) => {
+                    values.insert(setting.name, default.to_string());
+                }
+                (None, None) if setting.read_by == ReadBy::Host => {
+                    // The host needs it, the handler does not: the host reports it.
+                }
+                (None, None) => problems.push(format!("  - {}: {}", setting.name, setting.meaning)),
+            }
+        }
+        let settings = AzureSettings { values };
+        if problems.is_empty() {
+            if let Err(problem) = settings.port() {
+                problems.push(format!("  - {FUNCTIONS_PORT}: {problem}"));
+            }
+            if let Err(problem) = settings.report_tz() {
+                problems.push(format!("  - {REPORT_TIME_ZONE}: {problem}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(SettingsError { problems })
+        }
+    }
+
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::read(|name| std::env::var(name).ok())
+    }
+
+    /// A setting's value; empty for a host-only setting the host did not pass on.
+    pub fn get(&self, name: &str) -> &str {
+        self.values.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    pub fn port(&self) -> Result<u16, String> {
+        let text = self.get(FUNCTIONS_PORT);
+        text.parse::<u16>()
+            .map_err(|_| format!("{text:?} is not a port number"))
+    }
+
+    pub fn report_tz(&self) -> Result<chrono_tz::Tz, String> {
+        let text = self.get(REPORT_TIME_ZONE);
+        text.parse()
+            .map_err(|_| format!("{text:?} is not an IANA time zone (e.g. UTC, America/Chicago)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn complete() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            (FUNCTIONS_PORT, "7071"),
+            (EVENTHUB_NAMESPACE, "ns.servicebus.windows.net"),
+            (EVENTHUB_NAME, "orders"),
+            (EVENTHUB_CONSUMER_GROUP, "enrich"),
+            (SQL_SERVER, "sql.database.windows.net"),
+            (SQL_DATABASE, "pizza"),
+            (LAKE_URL, "https://acct.blob.core.windows.net/lake"),
+            (SYNAPSE_SQL_ENDPOINT, "syn-ondemand.sql.azuresynapse.net"),
+        ])
+    }
+
+    fn read(map: &HashMap<&'static str, &'static str>) -> Result<AzureSettings, SettingsError> {
+        AzureSettings::read(|name| map.get(name).map(|v| v.to_string()))
+    }
+
+    #[test]
+    fn a_complete_table_starts_with_defaults_applied() {
+        let settings = read(&complete()).expect("complete");
+        assert_eq!(settings.port(), Ok(7071));
+        assert_eq!(settings.get(SYNAPSE_DATABASE), "pizza_warehouse");
+        assert_eq!(settings.get(SUMMARY_SCHEDULE), "0 0 2 * * *");
+        assert_eq!(settings.report_tz(), Ok(chrono_tz::UTC));
+    }
+
+    #[test]
+    fn every_missing_setting_is_named_at_once() {
+        let mut map = complete();
+        map.remove(SQL_SERVER);
+        map.remove(LAKE_URL);
+        map.insert(EVENTHUB_NAME, "   ");
+        let error = read(&map).unwrap_err();
+        let text = error.to_string();
+        assert_eq!(error.problems.len(), 3, "{text}");
+        for name in [SQL_SERVER, LAKE_URL, EVENTHUB_NAME] {
+            assert!(text.contains(name), "{name} named in {text}");
+        }
+        assert!(text.contains("docs/AZURE.md"));
+    }
+
+    #[test]
+    fn bad_values_are_refused_clearly() {
+        let mut map = complete();
+        map.insert(FUNCTIONS_PORT, "seventy");
+        map.insert(REPORT_TIME_ZONE, "Mars/Olympus");
+        let text = read(&map).unwrap_err().to_string();
+        assert!(text.contains("\"seventy\" is not a port number"), "{text}");
+        assert!(text.contains("Mars/Olympus"), "{text}");
+    }
+
+    #[test]
+    fn the_operator_docs_table_has_every_setting_and_default() {
+        let doc = include_str!("../../docs/AZURE.md");
+        for setting in SETTINGS {
+            let row = doc
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{}` |", setting.name)))
+                .unwrap_or_else(|| panic!("docs/AZURE.md has no row for {}", setting.name));
+            match setting.default {
+                Some("") | None => {}
+                Some(default) => assert!(row.contains(&format!("`{default}`")), "{row}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_consumer_group_is_the_hosts_business() {
+        let mut map = complete();
+        map.remove(EVENTHUB_CONSUMER_GROUP);
+        assert!(read(&map).is_ok());
+    }
+}

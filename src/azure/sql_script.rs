@@ -1,0 +1,200 @@
+//! SQL scripts of `sql/azure_sql/` and `sql/synapse/` as the adapters run them.
+//!
+//! A file is a sequence of batches separated by lines holding only `GO` (the separator
+//! of sqlcmd and SSMS, so the same file runs by hand too). `{{name}}` placeholders stand
+//! for names that T-SQL cannot take as parameters (object names, folder names, URLs);
+//! each value is checked against what its placeholder may hold before it is pasted in,
+//! and a script with a placeholder left unfilled is refused.
+
+use std::collections::BTreeSet;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ScriptError {
+    #[error("placeholder {{{{{name}}}}} has no value")]
+    Unfilled { name: String },
+    #[error("value {value:?} for {{{{{name}}}}} is not allowed: {rule}")]
+    BadValue {
+        name: String,
+        value: String,
+        rule: &'static str,
+    },
+}
+
+/// What a placeholder value may contain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueRule {
+    /// Letters, digits and `_` only (object names, run ids).
+    Identifier,
+    /// An `https://` URL without quotes, spaces, `;` or `--`.
+    HttpsUrl,
+    /// A UTC timestamp `YYYY-MM-DDTHH:MM:SS.ffffff` (six decimals).
+    Timestamp,
+    /// A day `YYYY-MM-DD`.
+    Date,
+}
+
+impl ValueRule {
+    fn check(self, value: &str) -> Result<(), &'static str> {
+        match self {
+            ValueRule::Identifier => {
+                if !value.is_empty()
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    Ok(())
+                } else {
+                    Err("letters, digits and _ only")
+                }
+            }
+            ValueRule::HttpsUrl => {
+                let clean =
+                    !value.contains(['\'', '"', ' ', ';', '[', ']']) && !value.contains("--");
+                if value.starts_with("https://") && clean {
+                    Ok(())
+                } else {
+                    Err("an https:// URL without quotes, spaces, ; or --")
+                }
+            }
+            ValueRule::Timestamp => {
+                chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.6f")
+                    .ok()
+                    .filter(|_| value.len() == 26)
+                    .map(|_| ())
+                    .ok_or("a timestamp YYYY-MM-DDTHH:MM:SS.ffffff")
+            }
+            ValueRule::Date => chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                .ok()
+                .filter(|_| value.len() == 10)
+                .map(|_| ())
+                .ok_or("a day YYYY-MM-DD"),
+        }
+    }
+}
+
+/// The placeholders a script uses.
+pub fn placeholders(script: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = script;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        match after.find("}}") {
+            Some(end) => {
+                names.insert(after[..end].trim().to_string());
+                rest = &after[end + 2..];
+            }
+            None => break,
+        }
+    }
+    names
+}
+
+/// Pastes checked values into the placeholders; every placeholder must get one.
+pub fn fill(script: &str, values: &[(&str, &str, ValueRule)]) -> Result<String, ScriptError> {
+    let mut text = script.to_string();
+    for (name, value, rule) in values {
+        rule.check(value).map_err(|rule| ScriptError::BadValue {
+            name: name.to_string(),
+            value: value.to_string(),
+            rule,
+        })?;
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    match placeholders(&text).into_iter().next() {
+        Some(name) => Err(ScriptError::Unfilled { name }),
+        None => Ok(text),
+    }
+}
+
+/// The batches of a script, in order, without empty ones.
+pub fn batches(script: &str) -> Vec<String> {
+    let mut batches = Vec::new();
+    let mut current = String::new();
+    for line in script.lines() {
+        if line.trim().eq_ignore_ascii_case("GO") {
+            batches.push(std::mem::take(&mut current));
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    batches.push(current);
+    batches
+        .into_iter()
+        .filter(|batch| has_code(batch))
+        .collect()
+}
+
+/// Whether a batch holds anything besides comments and blank lines.
+fn has_code(batch: &str) -> bool {
+    batch.lines().any(|line| {
+        let line = line.trim();
+        !line.is_empty() && !line.starts_with("--")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_go_lines_only() {
+        let script = "-- header\nCREATE VIEW a AS SELECT 1 AS going;\ngo\n\n  GO  \nSELECT 'GO';\n-- trailing comment\n";
+        let parts = batches(script);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert!(parts[0].contains("CREATE VIEW a AS SELECT 1 AS going;"));
+        assert!(parts[1].contains("SELECT 'GO';"));
+    }
+
+    #[test]
+    fn fills_checked_values_and_refuses_the_rest() {
+        let script = "CREATE EXTERNAL TABLE t_{{run_id}} WITH (LOCATION = 'run={{run_id}}/') AS SELECT 1; -- {{lake_url}}";
+        assert_eq!(
+            placeholders(script),
+            BTreeSet::from(["run_id".to_string(), "lake_url".to_string()])
+        );
+        let filled = fill(
+            script,
+            &[
+                ("run_id", "20261125T020000Z", ValueRule::Identifier),
+                (
+                    "lake_url",
+                    "https://acct.dfs.core.windows.net/lake",
+                    ValueRule::HttpsUrl,
+                ),
+            ],
+        )
+        .unwrap();
+        assert!(filled.contains("t_20261125T020000Z"));
+        assert!(ValueRule::Timestamp
+            .check("2026-11-25T00:00:00.000000")
+            .is_ok());
+        assert!(ValueRule::Date.check("2026-11-25").is_ok());
+        assert!(!filled.contains("{{"));
+
+        let unfilled = fill(script, &[("run_id", "1", ValueRule::Identifier)]).unwrap_err();
+        assert_eq!(
+            unfilled,
+            ScriptError::Unfilled {
+                name: "lake_url".into()
+            }
+        );
+        for (value, rule) in [
+            ("x'; DROP TABLE y; --", ValueRule::Identifier),
+            ("", ValueRule::Identifier),
+            ("https://a/b'; DROP", ValueRule::HttpsUrl),
+            ("http://plain", ValueRule::HttpsUrl),
+            ("2026-11-25 00:00:00'", ValueRule::Timestamp),
+            ("2026-11-25T00:00:00", ValueRule::Timestamp),
+            ("2026-13-01", ValueRule::Date),
+        ] {
+            assert!(
+                matches!(
+                    fill(script, &[("run_id", value, rule)]),
+                    Err(ScriptError::BadValue { .. })
+                ),
+                "{value:?} must be refused"
+            );
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The lake on ADLS Gen2 (or any Blob Storage container), through the Azure Blob SDK
+//! (`azure_storage_blob`). Same layout and file names as the local lake: the kernel in
+//! this module's parent decides both, this back-end only moves bytes.
+//!
+//! Sign-in: a container URL carrying a SAS token (`…/lake?sv=…&sig=…`) is used as it is;
+//! any other URL signs in with the given Entra ID credential (the Function App's managed
+//! identity in Azure), which must then be `https`.
+//!
+//! A put is one Put Blob (or a staged block list committed at once for large files):
+//! readers see the old blob or the new one, never a part, as [`LakeStore::put`] requires.
+
+use super::{LakeError, LakeStore};
+use crate::stream::BoxFuture;
+use azure_core::credentials::TokenCredential;
+use azure_core::http::{
+    ClientOptions, ExponentialRetryOptions, RequestContent, RetryOptions, StatusCode, Url,
+};
+use azure_core::time::Duration;
+use azure_storage_blob::models::BlobContainerClientListBlobsOptions;
+use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
+use bytes::Bytes;
+use futures::TryStreamExt;
+use std::sync::Arc;
+
+pub struct AdlsLake {
+    container: BlobContainerClient,
+    /// The container URL without its query (a SAS token is a secret: never logged).
+    display: String,
+}
+
+/// Whether a container URL carries its own SAS token.
+pub fn has_sas(url: &Url) -> bool {
+    url.query_pairs().any(|(key, _)| key == "sig")
+}
+
+/// The container URL with any query (SAS token) removed, for messages and logs.
+pub fn redacted(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.to_string()
+}
+
+/// The SDK's own retries are kept short (about 10 s at most): a longer outage is the
+/// caller's to ride out — the embedded dispatcher retries the batch with backoff, and in
+/// Azure the function's retry policy runs the invocation again — so a dead service shows
+/// as failed invocations and a growing backlog instead of requests that hang.
+fn client_options() -> BlobContainerClientOptions {
+    BlobContainerClientOptions {
+        client_options: ClientOptions {
+            retry: RetryOptions::exponential(ExponentialRetryOptions {
+                initial_delay: Duration::milliseconds(200),
+                max_retries: 4,
+                max_total_elapsed: Duration::seconds(10),
+                max_delay: Duration::seconds(2),
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+impl AdlsLake {
+    pub fn new(
+        container_url: &str,
+        credential: Option<Arc<dyn TokenCredential>>,
+    ) -> Result<Self, LakeError> {
+        let remote = |message: String| LakeError::Remote {
+            path: String::new(),
+            message,
+        };
+        let url = Url::parse(container_url.trim())
+            .map_err(|e| remote(format!("lake URL is not a URL: {e}")))?;
+        let display = redacted(&url);
+        let credential = if has_sas(&url) { None } else { credential };
+        if credential.is_none() && !has_sas(&url) {
+            return Err(remote(format!(
+                "{display}: no SAS token in the URL and no Entra ID credential to sign in with"
+            )));
+        }
+        let container = BlobContainerClient::new(url, credential, Some(client_options()))
+            .map_err(|e| remote(format!("{display}: {e}")))?;
+        Ok(AdlsLake { container, display })
+    }
+
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    fn error(&self, path: &str, error: impl std::fmt::Display) -> LakeError {
+        LakeError::Remote {
+            path: format!("{}/{path}", self.display),
+            message: error.to_string(),
+        }
+    }
+
+    /// Creates the container when it does not exist yet (Bicep creates it in Azure).
+    pub async fn ensure_container(&self) -> Result<(), LakeError> {
+        match self.container.create(None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.http_status() == Some(StatusCode::Conflict) => Ok(()),
+            Err(e) => Err(self.error("", e)),
+        }
+    }
+
+    async fn list_all(&self, prefix: &str) -> Result<Vec<String>, LakeError> {
+        // "orders_enriched" must not also match "orders_enriched_old/…".
+        let folder = if prefix.is_empty() || prefix.ends_with('/') {
+            prefix.to_string()
+        } else {
+            format!("{prefix}/")
+        };
+        let options = BlobContainerClientListBlobsOptions {
+            prefix: (!folder.is_empty()).then(|| folder.clone()),
+            ..Default::default()
+        };
+        let mut pager = self
+            .container
+            .list_blobs(Some(options))
+            .map_err(|e| self.error(prefix, e))?;
+        let mut names = Vec::new();
+        while let Some(blob) = pager.try_next().await.map_err(|e| self.error(prefix, e))? {
+            if let Some(name) = blob.name {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+}
+
+impl LakeStore for AdlsLake {
+    fn put<'a>(&'a self, path: &'a str, bytes: Bytes) -> BoxFuture<'a, Result<(), LakeError>> {
+        Box::pin(async move {
+            self.container
+                .blob_client(path)
+                .upload(RequestContent::from(bytes.to_vec()), None)
+                .await
+                .map_err(|e| self.error(path, e))?;
+            Ok(())
+        })
+    }
+
+    fn get<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Bytes, LakeError>> {
+        Box::pin(async move {
+            let response = self
+                .container
+                .blob_client(path)
+                .download(None)
+                .await
+                .map_err(|e| self.error(path, e))?;
+            response
+                .body
+                .collect()
+                .await
+                .map_err(|e| self.error(path, e))
+        })
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, LakeError>> {
+        Box::pin(self.list_all(prefix))
+    }
+
+    fn delete<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<(), LakeError>> {
+        Box::pin(async move {
+            match self.container.blob_client(path).delete(None).await {
+                Ok(_) => Ok(()),
+                // Already gone: a delete is idempotent, like the local lake's.
+                Err(e) if e.http_status() == Some(StatusCode::NotFound) => Ok(()),
+                Err(e) => Err(self.error(path, e)),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sas_tokens_are_recognised_and_never_shown() {
+        let url =
+            Url::parse("https://acct.blob.core.windows.net/lake?sv=2024-08-04&ss=b&sig=SECRET%3D")
+                .unwrap();
+        assert!(has_sas(&url));
+        assert_eq!(redacted(&url), "https://acct.blob.core.windows.net/lake");
+        let plain = Url::parse("https://acct.blob.core.windows.net/lake").unwrap();
+        assert!(!has_sas(&plain));
+    }
+
+    #[test]
+    fn a_url_without_sas_needs_a_credential() {
+        let error = AdlsLake::new("https://acct.blob.core.windows.net/lake", None)
+            .err()
+            .expect("refused");
+        assert!(error.to_string().contains("no SAS token"), "{error}");
+        assert!(AdlsLake::new("not a url", None).is_err());
+        let lake = AdlsLake::new(
+            "http://127.0.0.1:10000/devstoreaccount1/lake?sv=1&sig=x",
+            None,
+        )
+        .expect("a SAS URL needs no credential");
+        assert_eq!(
+            lake.display(),
+            "http://127.0.0.1:10000/devstoreaccount1/lake"
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! A remote lake (ADLS Gen2 / Blob Storage) with a local mirror, for the embedded
+//! warehouse: the bundled DuckDB reads local Parquet files only (its Azure extension
+//! would be a download at run time), so `dev --lake-url` keeps a copy of the remote lake
+//! on disk. The remote lake is the system of record:
+//!
+//! - a put goes to the remote lake first, then to the mirror — an order counts as
+//!   landed only once it is in the remote lake;
+//! - a listing asks the remote lake; a read prefers the mirror;
+//! - a delete removes the remote object, then the local copy;
+//! - [`MirroredLake::sync`] makes the mirror equal to the remote lake (at start, after
+//!   another process or a crash changed one side).
+
+use super::{LakeError, LakeStore, LocalLake};
+use crate::stream::BoxFuture;
+use bytes::Bytes;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+pub struct MirroredLake {
+    remote: Arc<dyn LakeStore>,
+    mirror: Arc<LocalLake>,
+}
+
+/// What a [`MirroredLake::sync`] changed in the mirror.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    pub downloaded: usize,
+    pub removed: usize,
+}
+
+impl MirroredLake {
+    pub fn new(remote: Arc<dyn LakeStore>, mirror: Arc<LocalLake>) -> Self {
+        MirroredLake { remote, mirror }
+    }
+
+    pub fn mirror(&self) -> &Arc<LocalLake> {
+        &self.mirror
+    }
+
+    /// Downloads what the mirror lacks under `prefix` and removes what the remote lake
+    /// no longer has. Files are immutable once named (a retried batch rewrites the same
+    /// rows under the same name), so a file present on both sides is left alone.
+    pub async fn sync(&self, prefix: &str) -> Result<SyncReport, LakeError> {
+        let remote: BTreeSet<String> = self.remote.list(prefix).await?.into_iter().collect();
+        let local: BTreeSet<String> = self.mirror.list(prefix).await?.into_iter().collect();
+        let mut report = SyncReport::default();
+        for path in remote.difference(&local) {
+            let bytes = self.remote.get(path).await?;
+            self.mirror.put(path, bytes).await?;
+            report.downloaded += 1;
+        }
+        for path in local.difference(&remote) {
+            self.mirror.delete(path).await?;
+            report.removed += 1;
+        }
+        if report != SyncReport::default() {
+            tracing::info!(?report, prefix, "lake mirror synced with the remote lake");
+        }
+        Ok(report)
+    }
+}
+
+impl LakeStore for MirroredLake {
+    fn put<'a>(&'a self, path: &'a str, bytes: Bytes) -> BoxFuture<'a, Result<(), LakeError>> {
+        Box::pin(async move {
+            self.remote.put(path, bytes.clone()).await?;
+            self.mirror.put(path, bytes).await
+        })
+    }
+
+    fn get<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Bytes, LakeError>> {
+        Box::pin(async move {
+            match self.mirror.get(path).await {
+                Ok(bytes) => Ok(bytes),
+                Err(_) => self.remote.get(path).await,
+            }
+        })
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, LakeError>> {
+        self.remote.list(prefix)
+    }
+
+    fn delete<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<(), LakeError>> {
+        Box::pin(async move {
+            self.remote.delete(path).await?;
+            self.mirror.delete(path).await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn puts_reach_both_sides_and_sync_repairs_the_mirror() {
+        let remote_dir = tempfile::tempdir().unwrap();
+        let mirror_dir = tempfile::tempdir().unwrap();
+        let remote = Arc::new(LocalLake::new(remote_dir.path()));
+        let mirror = Arc::new(LocalLake::new(mirror_dir.path()));
+        let lake = MirroredLake::new(remote.clone(), mirror.clone());
+        lake.put("t/a.parquet", Bytes::from_static(b"a"))
+            .await
+            .unwrap();
+        assert_eq!(remote.list("t").await.unwrap(), ["t/a.parquet"]);
+        assert_eq!(mirror.list("t").await.unwrap(), ["t/a.parquet"]);
+
+        // another writer adds b and removes a behind the mirror's back
+        remote
+            .put("t/b.parquet", Bytes::from_static(b"b"))
+            .await
+            .unwrap();
+        remote.delete("t/a.parquet").await.unwrap();
+        assert_eq!(lake.list("t").await.unwrap(), ["t/b.parquet"]);
+        let report = lake.sync("t").await.unwrap();
+        assert_eq!(
+            report,
+            SyncReport {
+                downloaded: 1,
+                removed: 1
+            }
+        );
+        assert_eq!(mirror.list("t").await.unwrap(), ["t/b.parquet"]);
+        assert_eq!(
+            lake.get("t/b.parquet").await.unwrap(),
+            Bytes::from_static(b"b")
+        );
+        assert_eq!(lake.sync("t").await.unwrap(), SyncReport::default());
+
+        lake.delete("t/b.parquet").await.unwrap();
+        assert!(remote.list("t").await.unwrap().is_empty());
+        assert!(mirror.list("t").await.unwrap().is_empty());
+    }
+}

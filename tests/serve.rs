@@ -1,0 +1,145 @@
+//! `pizza-pipeline serve`, the custom handler as the Functions host starts it: refused
+//! clearly without its settings; with them, it listens on FUNCTIONS_CUSTOMHANDLER_PORT,
+//! validates orders before any Azure service is involved, and answers 503 (nothing
+//! accepted) when Event Hubs cannot be reached.
+
+mod common;
+
+use common::BIN;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SETTINGS: [(&str, &str); 8] = [
+    (
+        "EventHubConnection__fullyQualifiedNamespace",
+        "pizza-test.servicebus.invalid",
+    ),
+    ("EVENTHUB_NAME", "orders"),
+    ("EVENTHUB_CONSUMER_GROUP", "enrich"),
+    ("AZURE_SQL_SERVER", "pizza-test.database.invalid"),
+    ("AZURE_SQL_DATABASE", "pizza"),
+    ("LAKE_URL", "https://pizzatest.blob.core.invalid/lake"),
+    ("SYNAPSE_SQL_ENDPOINT", "pizza-test-ondemand.sql.invalid"),
+    ("REPORT_TIME_ZONE", "America/Chicago"),
+];
+
+fn serve() -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir());
+    command
+}
+
+#[test]
+fn an_incomplete_settings_table_is_refused_naming_each_setting() {
+    let output = serve()
+        .env("EVENTHUB_NAME", "orders")
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", "7071")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for missing in [
+        "EventHubConnection__fullyQualifiedNamespace",
+        "AZURE_SQL_SERVER",
+        "AZURE_SQL_DATABASE",
+        "LAKE_URL",
+        "SYNAPSE_SQL_ENDPOINT",
+    ] {
+        assert!(stderr.contains(missing), "{missing} named in:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("  - EVENTHUB_NAME:"),
+        "a present setting is not named:\n{stderr}"
+    );
+    assert!(stderr.contains("docs/AZURE.md"), "{stderr}");
+
+    let output = serve()
+        .envs(SETTINGS)
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", "not-a-port")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("\"not-a-port\" is not a port number"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complete_table_serves_the_functions() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = serve()
+        .envs(SETTINGS)
+        .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+            panic!("serve exited with {status}:\n{stderr}");
+        }
+        assert!(Instant::now() < deadline, "serve did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let http = common::client();
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+
+    // Validation happens before any Azure service is involved.
+    let refused = http
+        .post(url("/api/orders"))
+        .header("content-type", "application/json")
+        .body(r#"{"order_id": 1, "customer_id": 2, "type": "calzone"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+
+    // A valid order with Event Hubs unreachable: 503, nothing accepted, retry later.
+    let order = serde_json::json!({"order_id": 1, "customer_id": 2, "type": "cheese", "qty": 1,
+        "retail_price": 9.99, "order_date": "2026-11-24T12:00:00Z"});
+    let unavailable = http
+        .post(url("/api/orders"))
+        .json(&order)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unavailable.status(), 503);
+    assert_eq!(unavailable.headers()["retry-after"], "1");
+    let body: serde_json::Value = unavailable.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was stored"),
+        "{body}"
+    );
+
+    // An invocation the host could never have sent is a 400, not a crash.
+    let garbage = http
+        .post(url("/enrich_orders"))
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 400);
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "serve stops cleanly on SIGTERM: {status}");
+}

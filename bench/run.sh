@@ -111,7 +111,7 @@ stop_server "$dev_pid"; stop_server "$base_pid"
 
 echo "bench: accepted → queryable at ${lat_rate} orders/s for ${lat_secs} s"
 start_server latency "$bin" dev --data-dir "$work/latency" --listen 127.0.0.1:0 --summary-schedule off; lat_pid=$pid; lat_url=$url
-"$bin" simulate --url "$lat_url" --rate "$lat_rate" --duration "${lat_secs}s" --day-length 1h --concurrency 64 --duplicates 0 --bad 0 >"$work/simulate.json" 2>"$work/simulate.log"
+"$bin" simulate --url "$lat_url" --rate "$lat_rate" --duration "${lat_secs}s" --flat --concurrency 64 --duplicates 0 --bad 0 >"$work/simulate.json" 2>"$work/simulate.log"
 sleep 2
 read -r p50 p99 < <(curl -s "$lat_url/metrics" | python3 -c '
 import sys, re
@@ -172,7 +172,7 @@ mem=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
   echo
   printf '%s\n' "${details[@]}"
   echo "- Commands: \`wrk -t2 -c64 -d${wrk_secs}s -s benches/wrk/post_order.lua\`, \`wrk -t2 -c16 -s benches/wrk/post_batch.lua\`,"
-  echo "  \`wrk -t2 -c50 --latency /api/report?state=TX\`, \`pizza-pipeline simulate --rate ${lat_rate} --duration ${lat_secs}s\`,"
+  echo "  \`wrk -t2 -c50 --latency /api/report?state=TX\`, \`pizza-pipeline simulate --rate ${lat_rate} --duration ${lat_secs}s --flat\`,"
   echo "  \`cargo run --release --example stage_rates -- ${stage_events} 10000\`,"
   echo "  \`pizza-pipeline generate-lake --orders ${lake_orders}\` + \`cargo run --release --example refresh_vs_plain -- DIR 2026-11-25T00:00:00Z ${refresh_runs}\`."
   echo "- Latency: \`pizza_accepted_to_landed_seconds\` from \`/metrics\`; the figures are the histogram bucket bounds holding p50 and p99."

@@ -45,7 +45,7 @@ fn parse_and_validate(c: &mut Criterion) {
     let single = order_json(1);
     let array = format!(
         "[{}]",
-        (0..1000).map(order_json).collect::<Vec<_>>().join(",")
+        (1..=1000).map(order_json).collect::<Vec<_>>().join(",")
     );
     let now = Utc::now();
     group.throughput(Throughput::Elements(1));

@@ -176,6 +176,9 @@ pub struct SimulateArgs {
     /// Length of one simulated day (its peaks); default: the whole run.
     #[arg(long, value_parser = parse_duration)]
     pub day_length: Option<Duration>,
+    /// Send at a flat rate instead of following lunch and dinner peaks.
+    #[arg(long)]
+    pub flat: bool,
     /// Customer CSV to order as (default: the demo customers `dev` creates).
     #[arg(long)]
     pub customers: Option<PathBuf>,
@@ -347,7 +350,7 @@ async fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         url: url.clone(),
         rate: args.rate,
         duration: args.duration,
-        day_seconds: args.day_length.unwrap_or(args.duration).as_secs_f64(),
+        day_seconds: (!args.flat).then(|| args.day_length.unwrap_or(args.duration).as_secs_f64()),
         customers: args.customers,
         duplicates: args.duplicates,
         bad: args.bad,

@@ -27,7 +27,8 @@ pub struct SimulateSpec {
     pub rate: f64,
     pub duration: Duration,
     /// Seconds one simulated day (its lunch and dinner peaks) takes; default: the run.
-    pub day_seconds: f64,
+    /// `None`: a flat rate (for measurements at a sustained rate).
+    pub day_seconds: Option<f64>,
     /// CSV of customers (header `customer_id,name,address,city,state,zip_code`); default:
     /// the demo customers `dev` creates on a first run.
     pub customers: Option<PathBuf>,
@@ -251,8 +252,11 @@ pub async fn simulate(spec: SimulateSpec) -> anyhow::Result<SimulateReport> {
     while started.elapsed() < spec.duration {
         ticker.tick().await;
         let now = Instant::now();
-        let phase = started.elapsed().as_secs_f64() / spec.day_seconds.max(1.0);
-        due += spec.rate * day_profile(phase) * (now - previous).as_secs_f64();
+        let shape = match spec.day_seconds {
+            Some(day) => day_profile(started.elapsed().as_secs_f64() / day.max(1.0)),
+            None => 1.0,
+        };
+        due += spec.rate * shape * (now - previous).as_secs_f64();
         previous = now;
         while (issued as f64) < due.floor() {
             if jobs.send(()).await.is_err() {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{client, get_status, metric, stream_order, wait_until_landed, Dev};
+use common::{client, get_status, metric, refresh_at, stream_order, wait_until_landed, Dev};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,4 +87,81 @@ async fn lake_outage_is_absorbed_and_drained() {
     println!(
         "lake outage: {failures} failed enrich_orders invocations retried; backlog of 250 drained"
     );
+}
+
+/// The customer database goes away for a while (its file is moved off, as when a volume
+/// is detached): ingest keeps accepting, enrichment fails and retries instead of landing
+/// the orders as "customer unknown", and when the database is back every order lands,
+/// joined with its customer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_db_outage_is_absorbed_and_drained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let dev = Dev::start(&data_dir, &[]);
+    let http = client();
+    // customers 1..=50 for the first orders; customers the cache has never seen after
+    let post = |id: i64, customer_id: i64| {
+        let (http, url) = (http.clone(), dev.url("/api/orders"));
+        let mut order = stream_order(id);
+        order["customer_id"] = serde_json::json!(customer_id);
+        async move {
+            http.post(url)
+                .json(&order)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for id in 1..=50 {
+        assert_eq!(post(id, 1 + id % 50).await, 202);
+    }
+    wait_until_landed(&http, &dev).await;
+
+    let db = data_dir.join("customers.sqlite");
+    let away = data_dir.join("customers.sqlite.away");
+    std::fs::rename(&db, &away).unwrap();
+    for id in 51..=300 {
+        assert_eq!(post(id, 1000 + id).await, 202, "ingest keeps accepting");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(&http, &dev, "pizza_enrich_failures_total").await < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "enrichment never failed during the outage"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        metric(&http, &dev, "pizza_order_log_backlog").await,
+        250.0,
+        "the backlog shows"
+    );
+    assert_eq!(
+        metric(&http, &dev, "pizza_unknown_customers_total").await,
+        0.0,
+        "no order was landed as 'customer unknown' while the database was away"
+    );
+
+    std::fs::rename(&away, &db).unwrap();
+    wait_until_landed(&http, &dev).await;
+    let failures = metric(&http, &dev, "pizza_enrich_failures_total").await;
+    refresh_at(&http, &dev, "2026-11-30T00:00:00Z").await; // the view sees every file
+    dev.stop();
+
+    let db = duckdb::Connection::open(data_dir.join("warehouse.duckdb")).unwrap();
+    let (rows, found): (i64, i64) = db
+        .query_row(
+            "SELECT count(*), count(*) FILTER (WHERE customer_found) FROM orders_enriched",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (rows, found),
+        (300, 300),
+        "every order landed, joined with its customer"
+    );
+    println!("customer DB outage: {failures} failed enrich_orders invocations retried; backlog of 250 drained");
 }

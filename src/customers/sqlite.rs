@@ -162,8 +162,16 @@ impl SqliteCustomers {
         Ok(customers)
     }
 
+    /// Looks up ids the cache has not seen, on a connection opened for this lookup: the
+    /// database must be there now (a file that went away — a detached volume, a file
+    /// being replaced — is an outage the enricher retries, not a stale open handle that
+    /// keeps answering). Lookups that miss the cache are rare once it is warm.
     fn lookup_uncached(&self, ids: &[i64]) -> Result<Vec<(i64, CachedAnswer)>, rusqlite::Error> {
-        let conn = self.conn.lock().unwrap();
+        let _one_at_a_time = self.conn.lock().unwrap();
+        let conn = Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         let mut stmt = conn.prepare_cached(
             "SELECT customer_id, name, address, city, state, zip_code FROM customers WHERE customer_id = ?1",
         )?;

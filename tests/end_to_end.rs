@@ -320,20 +320,7 @@ async fn the_same_stream_with_the_lake_on_azurite() {
     let remote = pizza_pipeline::lake::AdlsLake::new(&lake_url, None).unwrap();
     let files = remote.list("orders_enriched").await.unwrap();
     assert!(!files.is_empty(), "the lake is in the container");
-    let mut remote_ids = Vec::new();
-    for file in &files {
-        let bytes = remote.get(file).await.unwrap();
-        for batch in pizza_pipeline::lake::parquet::read_parquet(file, bytes).unwrap() {
-            let ids = batch
-                .column_by_name("order_id")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<arrow::array::Int64Array>()
-                .unwrap()
-                .clone();
-            remote_ids.extend(ids.values().iter().copied());
-        }
-    }
+    let remote_ids = common::lake_order_ids(&remote).await;
     let distinct: BTreeSet<i64> = posted.iter().map(|p| p.order_id).collect();
     let remote_set: BTreeSet<i64> = remote_ids.iter().copied().collect();
     assert_eq!(

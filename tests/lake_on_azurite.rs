@@ -5,10 +5,12 @@ mod common;
 
 use bytes::Bytes;
 use common::azurite::Azurite;
-use common::{client, metric, stream_order, wait_until_landed, Dev};
+use common::{
+    client, expect_failures_and_backlog, lake_order_ids, metric, post_order, stream_order,
+    wait_until_landed, Dev,
+};
 use pizza_pipeline::lake::{AdlsLake, LakeStore};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
 
 async fn lake_on(azurite: &Azurite, container: &str) -> AdlsLake {
     let lake = AdlsLake::new(&azurite.container_url(container), None).unwrap();
@@ -120,44 +122,20 @@ async fn storage_outage_is_absorbed_and_drained() {
     let data_dir = tmp.path().join("data");
     let dev = Dev::start(&data_dir, &["--lake-url", &lake_url]);
     let http = client();
-    let post = |id: i64| {
-        let (http, url) = (http.clone(), dev.url("/api/orders"));
-        async move {
-            http.post(url)
-                .json(&stream_order(id))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
     for id in 1..=50 {
-        assert_eq!(post(id).await, 202);
+        assert_eq!(post_order(&http, &dev, &stream_order(id)).await, 202);
     }
     wait_until_landed(&http, &dev).await;
 
     azurite.stop();
     for id in 51..=300 {
         assert_eq!(
-            post(id).await,
+            post_order(&http, &dev, &stream_order(id)).await,
             202,
             "ingest keeps accepting while storage is down"
         );
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while metric(&http, &dev, "pizza_enrich_failures_total").await < 2.0 {
-        assert!(
-            Instant::now() < deadline,
-            "enrichment never failed during the outage"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        metric(&http, &dev, "pizza_order_log_backlog").await,
-        250.0,
-        "the backlog shows"
-    );
+    expect_failures_and_backlog(&http, &dev, 250.0).await;
 
     azurite.resume();
     wait_until_landed(&http, &dev).await;
@@ -165,20 +143,7 @@ async fn storage_outage_is_absorbed_and_drained() {
     dev.stop();
 
     let lake = AdlsLake::new(&lake_url, None).unwrap();
-    let mut ids = Vec::new();
-    for file in lake.list("orders_enriched").await.unwrap() {
-        let bytes = lake.get(&file).await.unwrap();
-        for batch in pizza_pipeline::lake::parquet::read_parquet(&file, bytes).unwrap() {
-            let column = batch
-                .column_by_name("order_id")
-                .unwrap()
-                .as_any()
-                .downcast_ref::<arrow::array::Int64Array>()
-                .unwrap()
-                .clone();
-            ids.extend(column.values().iter().copied());
-        }
-    }
+    let ids = lake_order_ids(&lake).await;
     let unique: BTreeSet<i64> = ids.iter().copied().collect();
     assert_eq!(unique, (1..=300).collect::<BTreeSet<_>>(), "nothing lost");
     // Landing is at-least-once; a batch retried after a half-finished put may have

@@ -288,3 +288,52 @@ pub async fn refresh_at(client: &reqwest::Client, dev: &Dev, as_of: &str) -> ser
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
+
+/// POSTs one order to `dev`; the status code.
+pub async fn post_order(client: &reqwest::Client, dev: &Dev, order: &serde_json::Value) -> u16 {
+    client
+        .post(dev.url("/api/orders"))
+        .json(order)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// During an outage: waits until enrichment has failed at least twice, then checks that
+/// the `expected` orders accepted meanwhile wait in the log's backlog.
+pub async fn expect_failures_and_backlog(client: &reqwest::Client, dev: &Dev, expected: f64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(client, dev, "pizza_enrich_failures_total").await < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "enrichment never failed during the outage"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        metric(client, dev, "pizza_order_log_backlog").await,
+        expected,
+        "the backlog shows"
+    );
+}
+
+/// Every `order_id` row in the `orders_enriched` files of a lake (duplicates kept).
+pub async fn lake_order_ids(lake: &dyn pizza_pipeline::lake::LakeStore) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for file in lake.list("orders_enriched").await.unwrap() {
+        let bytes = lake.get(&file).await.unwrap();
+        for batch in pizza_pipeline::lake::parquet::read_parquet(&file, bytes).unwrap() {
+            let column = batch
+                .column_by_name("order_id")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .unwrap()
+                .clone();
+            ids.extend(column.values().iter().copied());
+        }
+    }
+    ids
+}

@@ -71,13 +71,18 @@ fn customers_db(dir: &std::path::Path) -> Arc<SqliteCustomers> {
     Arc::new(db)
 }
 
+/// One worker: the SQLite lookups use `block_in_place`, which needs this flavour.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap()
+}
+
 fn enrich(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let db = customers_db(dir.path());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let streamed: Vec<StreamedEvent> = events(BATCH)
         .iter()
         .enumerate()
@@ -112,10 +117,7 @@ fn enrich(c: &mut Criterion) {
 fn write_lake_file(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let db = customers_db(dir.path());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let rows: Vec<EnrichedOrder> = events(BATCH)
         .into_iter()
         .enumerate()

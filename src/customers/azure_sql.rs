@@ -78,15 +78,10 @@ impl CustomerDirectory for AzureSqlCustomers {
         &'a self,
         ids: &'a [i64],
     ) -> BoxFuture<'a, Result<HashMap<i64, Arc<Customer>>, CustomerLookupError>> {
-        Box::pin(async move {
-            let (mut found, missing) = self.cache.split(ids);
-            if missing.is_empty() {
-                return Ok(found);
-            }
+        Box::pin(self.cache.lookup_through(ids, move |missing| async move {
             let rows = self.lookup_uncached(&missing).await?;
-            self.cache.remember(answers_for(&missing, rows), &mut found);
-            Ok(found)
-        })
+            Ok(answers_for(&missing, rows))
+        }))
     }
 }
 

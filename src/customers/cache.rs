@@ -3,7 +3,7 @@
 //! Customers are a fixed reference table while the pipeline runs (a reload replaces the
 //! whole table and clears the cache), so an answer — found or not — never goes stale.
 
-use super::Customer;
+use super::{Customer, CustomerLookupError};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -55,6 +55,24 @@ impl CustomerCache {
             }
             answers.insert(id, customer);
         }
+    }
+
+    /// Answers `ids` from the cache, fetching only the ids it has never seen (sorted, each
+    /// once) with `fetch` and remembering what comes back.
+    pub async fn lookup_through<F, Fut>(
+        &self,
+        ids: &[i64],
+        fetch: F,
+    ) -> Result<HashMap<i64, Arc<Customer>>, CustomerLookupError>
+    where
+        F: FnOnce(Vec<i64>) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<(i64, CachedAnswer)>, CustomerLookupError>>,
+    {
+        let (mut found, missing) = self.split(ids);
+        if !missing.is_empty() {
+            self.remember(fetch(missing).await?, &mut found);
+        }
+        Ok(found)
     }
 
     pub fn clear(&self) {

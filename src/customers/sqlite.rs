@@ -207,19 +207,12 @@ impl CustomerDirectory for SqliteCustomers {
         &'a self,
         ids: &'a [i64],
     ) -> BoxFuture<'a, Result<HashMap<i64, Arc<Customer>>, CustomerLookupError>> {
-        Box::pin(async move {
-            let (mut found, missing) = self.cache.split(ids);
-            if missing.is_empty() {
-                return Ok(found);
-            }
+        Box::pin(self.cache.lookup_through(ids, move |missing| async move {
             // SQLite calls block; keep them off the async workers.
-            let looked_up = tokio::task::block_in_place(|| self.lookup_uncached(&missing))
-                .map_err(|e| {
-                    CustomerLookupError::Unavailable(format!("{}: {e}", self.path.display()))
-                })?;
-            self.cache.remember(looked_up, &mut found);
-            Ok(found)
-        })
+            tokio::task::block_in_place(|| self.lookup_uncached(&missing)).map_err(|e| {
+                CustomerLookupError::Unavailable(format!("{}: {e}", self.path.display()))
+            })
+        }))
     }
 }
 

@@ -35,19 +35,19 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use pizza_pipeline::azure::sql_script::batches;
 use pizza_pipeline::customers::{demo_customers, Customer};
 use pizza_pipeline::enrich::EnrichedOrder;
 use pizza_pipeline::generate::{generate_lake, LakeSpec};
 use pizza_pipeline::lake::{compact_lake, land_batch, LakeGate, LocalLake};
 use pizza_pipeline::order::{OrderEvent, PizzaType};
-use pizza_pipeline::summary::ReportWindow;
-use pizza_pipeline::warehouse::{ReportRow, Warehouse};
+use pizza_pipeline::summary::{build_batches, ReportWindow};
+use pizza_pipeline::warehouse::{report_row, ReportRow, Warehouse};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const SYNAPSE_ORDERS: &str = include_str!("../sql/synapse/03_orders_enriched.sql");
 const SYNAPSE_POPULATION: &str = include_str!("../sql/synapse/04_adult_population.sql");
-const SYNAPSE_BUILD: &str = include_str!("../sql/synapse/05_build_state_summary.sql");
 const DUCKDB_ORDERS: &str = include_str!("../sql/duckdb/orders_enriched.sql");
 const POPULATION_CSV: &str = include_str!("../data/census/adult_population_by_state.csv");
 
@@ -275,34 +275,6 @@ fn openrowsets_to_duckdb(sql: &str, sources: &DataSources) -> String {
     sql
 }
 
-/// Splits on lines that contain only `GO`, as the adapter does.
-fn batches(script: &str) -> Vec<String> {
-    let mut batches = vec![String::new()];
-    for line in script.lines() {
-        if line.trim().eq_ignore_ascii_case("GO") {
-            batches.push(String::new());
-        } else {
-            let batch = batches.last_mut().unwrap();
-            batch.push_str(line);
-            batch.push('\n');
-        }
-    }
-    batches
-}
-
-fn fill(script: &str, values: &[(&str, String)]) -> String {
-    let mut filled = script.to_string();
-    for (name, value) in values {
-        filled = filled.replace(&format!("{{{{{name}}}}}"), value);
-    }
-    assert!(!filled.contains("{{"), "a placeholder is left");
-    filled
-}
-
-fn literal(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
-}
-
 /// A DuckDB database playing pizza_warehouse: schema dbo with the views of 03 and 04.
 fn synapse_twin(sources: &DataSources) -> duckdb::Connection {
     let db = duckdb::Connection::open_in_memory().unwrap();
@@ -333,21 +305,12 @@ fn synapse_build(
     sources: &DataSources,
     window: &ReportWindow,
     refreshed_at: DateTime<Utc>,
-    run_id: &str,
 ) -> Vec<ReportRow> {
-    let days = window.utc_days();
-    let script = fill(
-        SYNAPSE_BUILD,
-        &[
-            ("run_id", run_id.to_string()),
-            ("window_start", literal(window.start)),
-            ("window_end", literal(window.end)),
-            ("refreshed_at", literal(refreshed_at)),
-            ("first_day", days.start().to_string()),
-            ("last_day", days.end().to_string()),
-        ],
-    );
-    let [cetas, switch, drop_older] = batches(&script).try_into().expect("three batches");
+    // exactly the batches the Synapse adapter runs: its fill, its split
+    let [cetas, switch, drop_older] = build_batches(window, refreshed_at)
+        .unwrap()
+        .try_into()
+        .expect("three batches");
     assert!(
         drop_older.contains("DROP EXTERNAL TABLE"),
         "batch 3 is upkeep"
@@ -368,26 +331,10 @@ fn synapse_build(
              ORDER BY state, rank",
         )
         .unwrap();
-    let ts = |micros: i64| DateTime::from_timestamp_micros(micros).unwrap();
-    stmt.query_map([], |r| {
-        Ok(ReportRow {
-            state: r.get(0)?,
-            state_name: r.get(1)?,
-            rank: r.get(2)?,
-            pizza_type: r.get(3)?,
-            pizzas_sold: r.get(4)?,
-            gross_sales_cents: r.get(5)?,
-            per_capita_micro_usd: r.get(6)?,
-            unique_customers: r.get(7)?,
-            adult_population: r.get(8)?,
-            window_start: ts(r.get(9)?),
-            window_end: ts(r.get(10)?),
-            refreshed_at: ts(r.get(11)?),
-        })
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
+    stmt.query_map([], report_row)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -774,7 +721,6 @@ fn the_synapse_build_gives_the_rows_of_the_embedded_build() {
         ReportWindow::ending_at(utc("2024-06-01T00:00:00Z"), Tz::UTC), // before any order
         ReportWindow::empty(),
     ];
-    let mut run = 0;
     for compacted in [false, true] {
         if compacted {
             let report = runtime
@@ -784,12 +730,9 @@ fn the_synapse_build_gives_the_rows_of_the_embedded_build() {
         }
         assert_orders_view_matches(&synapse, &lake_root);
         for window in &windows {
-            run += 1;
             let built = warehouse.build_summary(window).unwrap();
             let embedded = warehouse.report_rows().unwrap();
-            let run_id = format!("20260201T{run:06}000000Z");
-            let from_synapse =
-                synapse_build(&synapse, &sources, window, built.refreshed_at, &run_id);
+            let from_synapse = synapse_build(&synapse, &sources, window, built.refreshed_at);
             assert_eq!(
                 from_synapse, embedded,
                 "window {window:?}, compacted: {compacted}"

@@ -6,7 +6,7 @@
 
 mod report;
 
-pub use report::{ReportRow, ReportWindowInfo};
+pub use report::{report_row, ReportRow, ReportWindowInfo};
 
 use crate::lake::parquet::{schema, write_parquet};
 use crate::lake::{LakeGate, COMPACTED_PREFIX, ORDERS_TABLE};

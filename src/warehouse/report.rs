@@ -99,6 +99,27 @@ fn ts(micros: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }
 
+/// One report row from a query selecting, in this order: state, state_name, rank,
+/// pizza_type, pizzas_sold, gross sales in cents, per-adult sales in micro-dollars,
+/// unique_customers, adult_population, and window start, window end and refreshed at as
+/// epoch microseconds.
+pub fn report_row(r: &duckdb::Row<'_>) -> duckdb::Result<ReportRow> {
+    Ok(ReportRow {
+        state: r.get(0)?,
+        state_name: r.get(1)?,
+        rank: r.get(2)?,
+        pizza_type: r.get(3)?,
+        pizzas_sold: r.get(4)?,
+        gross_sales_cents: r.get(5)?,
+        per_capita_micro_usd: r.get(6)?,
+        unique_customers: r.get(7)?,
+        adult_population: r.get(8)?,
+        window_start: ts(r.get(9)?),
+        window_end: ts(r.get(10)?),
+        refreshed_at: ts(r.get(11)?),
+    })
+}
+
 pub(super) fn read_report(
     conn: &Connection,
     state: Option<&str>,
@@ -114,22 +135,7 @@ pub(super) fn read_report(
                ORDER BY state, rank";
     let mut stmt = conn.prepare(sql).map_err(db_error("prepare report read"))?;
     let rows = stmt
-        .query_map(params![state], |r| {
-            Ok(ReportRow {
-                state: r.get(0)?,
-                state_name: r.get(1)?,
-                rank: r.get(2)?,
-                pizza_type: r.get(3)?,
-                pizzas_sold: r.get(4)?,
-                gross_sales_cents: r.get(5)?,
-                per_capita_micro_usd: r.get(6)?,
-                unique_customers: r.get(7)?,
-                adult_population: r.get(8)?,
-                window_start: ts(r.get(9)?),
-                window_end: ts(r.get(10)?),
-                refreshed_at: ts(r.get(11)?),
-            })
-        })
+        .query_map(params![state], report_row)
         .map_err(db_error("read report"))?;
     rows.collect::<Result<Vec<_>, _>>()
         .map_err(db_error("read report row"))

@@ -79,6 +79,13 @@ pub struct DevArgs {
     /// Most events handed to one enrich_orders invocation.
     #[arg(long, env = "PIZZA_BATCH_MAX", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_max: u32,
+    /// Fewer events than this wait up to --batch-wait-ms for more before enrichment
+    /// (`minEventBatchSize`): fewer, larger lake files under load.
+    #[arg(long, env = "PIZZA_BATCH_MIN", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch_min: u32,
+    /// Longest wait for a fuller batch, in milliseconds (`maxWaitTime`; 0: never wait).
+    #[arg(long, env = "PIZZA_BATCH_WAIT_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub batch_wait_ms: u64,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -258,7 +265,11 @@ fn dev_settings(args: DevArgs) -> DevSettings {
         report_tz: args.report_tz.tz,
         summary_schedule: (!schedule.eq_ignore_ascii_case("off")).then(|| schedule.to_string()),
         compact_every: Duration::from_secs(args.compact_every_secs.max(1)),
-        batch_max: args.batch_max as usize,
+        batching: crate::host::BatchPolicy {
+            max: args.batch_max as usize,
+            min: args.batch_min as usize,
+            max_wait: Duration::from_millis(args.batch_wait_ms),
+        },
         api_key: args.api_key,
         lake_url: args.lake_url,
     }

@@ -266,3 +266,73 @@ async fn poison_events_are_quarantined_with_their_reason() {
     );
     assert!(text.contains("\"seq\":8"), "{text}");
 }
+
+/// The report is served from the JSON copy beside the database, so a process that only
+/// serves it never opens DuckDB; the copy follows every build, a damaged copy is rebuilt
+/// from the database, and a second process on the same warehouse is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_is_served_without_opening_duckdb() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Embedded {
+        lake,
+        gate,
+        warehouse,
+        summary,
+        population,
+    } = embedded(tmp.path());
+    let tx = Some(texan());
+    land_batch(
+        lake.as_ref(),
+        &[row(1, 2, "2026-01-10T10:00:01Z", 1, tx.clone())],
+        "0",
+        1,
+        1,
+    )
+    .await
+    .unwrap();
+    let as_of: DateTime<Utc> = "2026-02-01T00:00:00Z".parse().unwrap();
+    summary
+        .refresh(ReportWindow::ending_at(as_of, chrono_tz::Tz::UTC))
+        .await
+        .unwrap();
+    let built = warehouse.report_rows().unwrap();
+    assert_eq!(built.len(), 1, "one Texan row");
+    assert_eq!(summary.last_as_of(), Some(as_of));
+
+    // While this warehouse is open, no other may open it.
+    let db = tmp.path().join("w.duckdb");
+    let lake_root = tmp.path().join("lake");
+    let refused = Warehouse::open_deferred(&db, &lake_root, gate.clone(), &population)
+        .err()
+        .expect("a second warehouse on the same file is refused");
+    assert!(refused.to_string().contains("still running"), "{refused}");
+    drop(summary);
+    drop(warehouse);
+
+    // Without the database file, the served copy alone answers, and DuckDB is not opened
+    // (it would have created the file again).
+    let moved = tmp.path().join("w.duckdb.moved");
+    std::fs::rename(&db, &moved).unwrap();
+    let deferred =
+        Arc::new(Warehouse::open_deferred(&db, &lake_root, gate.clone(), &population).unwrap());
+    let served = SummaryService::new(deferred.clone(), lake.clone(), gate.clone()).unwrap();
+    assert_eq!(served.last_as_of(), Some(as_of));
+    let texas = String::from_utf8(served.cache().state_json("TX").to_vec()).unwrap();
+    assert!(texas.contains(r#""pizzas_sold":2"#), "{texas}");
+    assert!(!db.exists(), "serving the report opened DuckDB");
+    drop(served);
+    drop(deferred);
+
+    // A damaged copy is replaced from the database.
+    std::fs::rename(&moved, &db).unwrap();
+    let copy = tmp.path().join("w.report.json");
+    std::fs::write(&copy, b"{ not json").unwrap();
+    let reopened =
+        Arc::new(Warehouse::open_deferred(&db, &lake_root, gate.clone(), &population).unwrap());
+    let served = reopened.served_report().unwrap();
+    assert_eq!(served.rows, built);
+    assert_eq!(served.last_as_of, Some(as_of));
+    let rewritten: pizza_pipeline::warehouse::ServedReport =
+        serde_json::from_slice(&std::fs::read(&copy).unwrap()).unwrap();
+    assert_eq!(rewritten, served);
+}

@@ -2,6 +2,11 @@
 //! `enrich_orders` with the Functions host's payload, and checkpoints only after the
 //! invocation succeeded. A failed batch is retried (same range, so the same files) with
 //! exponential backoff — never skipped.
+//!
+//! Like the Event Hubs extension's `minEventBatchSize` / `maxWaitTime`, it waits a
+//! little for a fuller batch ([`BatchPolicy`]): every invocation writes one Parquet file
+//! per order day and a checkpoint, so calling it for each commit's handful of orders
+//! spent a third of the process's CPU on per-file overhead under load (bench/NOTES.md).
 
 use crate::functions::invocation::encode_eventhub_batch;
 use crate::stream::EmbeddedLog;
@@ -9,7 +14,7 @@ use axum::body::Body;
 use axum::http::{header, Request};
 use axum::Router;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -20,12 +25,26 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// How the dispatcher forms batches.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchPolicy {
+    /// Most events in one invocation (`maxEventBatchSize`).
+    pub max: usize,
+    /// Fewer events than this wait for more (`minEventBatchSize`)…
+    pub min: usize,
+    /// …but never longer than this after the first of them was seen (`maxWaitTime`).
+    pub max_wait: Duration,
+}
+
 pub async fn run(
     log: Arc<EmbeddedLog>,
     app: Router,
-    batch_max: usize,
+    policy: BatchPolicy,
     shutdown: CancellationToken,
 ) {
+    let batch_max = policy.max.max(1);
+    let batch_min = policy.min.clamp(1, batch_max);
+    let mut partial_since: Option<Instant> = None;
     let appended = log.appended();
     let mut checkpoint = match blocking(&log, move |log| log.checkpoint(CONSUMER)).await {
         Ok(seq) => seq,
@@ -35,9 +54,15 @@ pub async fn run(
         }
     };
     tracing::info!(checkpoint, "dispatcher started");
-    while !shutdown.is_cancelled() {
+    loop {
+        // Asked to stop: deliver what is there now, without waiting for more, then end.
+        let stopping = shutdown.is_cancelled();
         let batch = match blocking(&log, move |log| log.read_after(checkpoint, batch_max)).await {
             Ok(batch) => batch,
+            Err(e) if stopping => {
+                tracing::warn!(error = %e, "cannot read the order log; the rest is delivered at the next start");
+                return;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the order log; retrying");
                 sleep_or_stop(FIRST_BACKOFF * 10, &shutdown).await;
@@ -45,6 +70,9 @@ pub async fn run(
             }
         };
         let Some(last) = batch.events.last().map(|e| e.seq) else {
+            if stopping {
+                return;
+            }
             tokio::select! {
                 _ = appended.notified() => {}
                 _ = tokio::time::sleep(IDLE_POLL) => {}
@@ -52,6 +80,16 @@ pub async fn run(
             }
             continue;
         };
+        if batch.events.len() < batch_min && !stopping {
+            let since = *partial_since.get_or_insert_with(Instant::now);
+            let remaining = policy.max_wait.saturating_sub(since.elapsed());
+            if !remaining.is_zero() {
+                let wanted = checkpoint + batch_min as i64;
+                wait_for_events(&log, wanted, remaining, &shutdown).await;
+                continue; // read again, fuller
+            }
+        }
+        partial_since = None;
         let events: Vec<_> = batch
             .events
             .iter()
@@ -66,6 +104,27 @@ pub async fn run(
             tracing::warn!(error = %e, "checkpoint not saved; the batch may be delivered again");
         }
         checkpoint = last;
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Returns once the log holds event `wanted_seq`, after `limit`, or on stop.
+async fn wait_for_events(
+    log: &EmbeddedLog,
+    wanted_seq: i64,
+    limit: Duration,
+    shutdown: &CancellationToken,
+) {
+    let appended = log.appended();
+    let deadline = tokio::time::Instant::now() + limit;
+    while log.last_seq() < wanted_seq {
+        tokio::select! {
+            _ = appended.notified() => {}
+            _ = tokio::time::sleep_until(deadline) => return,
+            _ = shutdown.cancelled() => return,
+        }
     }
 }
 

@@ -10,7 +10,7 @@ pub(crate) mod server;
 mod timer;
 
 pub use data_dir::DataDir;
-pub use dispatcher::CONSUMER;
+pub use dispatcher::{BatchPolicy, CONSUMER};
 
 use crate::customers::{
     demo_customers, CustomerDirectory, SqliteCustomers, DEMO_CUSTOMER_COUNT, DEMO_SEED,
@@ -42,7 +42,7 @@ pub struct DevSettings {
     /// Six-field cron expression (with seconds), or `None` for no timer.
     pub summary_schedule: Option<String>,
     pub compact_every: Duration,
-    pub batch_max: usize,
+    pub batching: dispatcher::BatchPolicy,
     /// When set, `POST /api/orders` and `/admin/*` require it (`x-functions-key` header or
     /// `Authorization: Bearer`).
     pub api_key: Option<String>,
@@ -69,13 +69,8 @@ impl Embedded {
     ) -> anyhow::Result<Arc<SummaryService>> {
         let population = crate::population::shipped();
         let gate = LakeGate::default();
-        let warehouse = Warehouse::open(&dir.warehouse(), &dir.lake(), gate.clone(), &population)
-            .with_context(|| {
-            format!(
-                "opening {} (is `pizza-pipeline dev` still running on this data dir?)",
-                dir.warehouse().display()
-            )
-        })?;
+        let warehouse =
+            Warehouse::open_deferred(&dir.warehouse(), &dir.lake(), gate.clone(), &population)?;
         let summary = SummaryService::new(Arc::new(warehouse), lake, gate)?;
         Ok(Arc::new(summary))
     }
@@ -202,17 +197,16 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     background.spawn(dispatcher::run(
         embedded.log.clone(),
         functions_app.clone(),
-        settings.batch_max,
+        settings.batching,
         shutdown.clone(),
     ));
     if let Some(schedule) = &settings.summary_schedule {
         let schedule = timer::parse_schedule(schedule)?;
-        let last = embedded.summary.warehouse().clone();
         background.spawn(timer::run(
             functions_app.clone(),
             schedule,
             settings.report_tz,
-            last,
+            embedded.summary.clone(),
             shutdown.clone(),
         ));
     }
@@ -233,6 +227,14 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     shutdown.cancel();
     while background.join_next().await.is_some() {}
     embedded.log.close();
+    let warehouse = embedded.summary.warehouse().clone();
+    let settled = tokio::task::spawn_blocking(move || warehouse.settle()).await;
+    if let Err(e) = settled
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+    {
+        tracing::warn!(error = %e, "warehouse view not refreshed; the next refresh will");
+    }
     tracing::info!("stopped cleanly");
     Ok(())
 }

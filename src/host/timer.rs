@@ -5,8 +5,7 @@
 
 use super::dispatcher::invoke;
 use crate::functions::invocation::encode_timer;
-use crate::summary::ReportWindow;
-use crate::warehouse::Warehouse;
+use crate::summary::{ReportWindow, SummaryService};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -24,11 +23,11 @@ pub async fn run(
     app: Router,
     schedule: Schedule,
     tz: Tz,
-    warehouse: Arc<Warehouse>,
+    summary: Arc<SummaryService>,
     shutdown: CancellationToken,
 ) {
     let mut last_run: Option<DateTime<Utc>> = None;
-    if let Some(missed) = missed_run(&schedule, tz, &warehouse).await {
+    if let Some(missed) = missed_run(&schedule, tz, summary.last_as_of()) {
         tracing::info!(scheduled = %missed, "the last scheduled summary was missed; running it now (past due)");
         fire(&app, &schedule, tz, None, true).await;
         last_run = Some(Utc::now());
@@ -77,16 +76,12 @@ async fn fire(
 
 /// The most recent scheduled time, if the report was last built for an older window.
 /// A warehouse that was never refreshed has nothing to catch up on.
-async fn missed_run(
+fn missed_run(
     schedule: &Schedule,
     tz: Tz,
-    warehouse: &Arc<Warehouse>,
+    last_as_of: Option<DateTime<Utc>>,
 ) -> Option<DateTime<Utc>> {
-    let warehouse = warehouse.clone();
-    let last_as_of = tokio::task::spawn_blocking(move || warehouse.last_refresh_as_of())
-        .await
-        .ok()?
-        .ok()??;
+    let last_as_of = last_as_of?;
     let previous = schedule
         .after(&Utc::now().with_timezone(&tz))
         .next_back()?

@@ -15,6 +15,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use std::sync::{Arc, OnceLock};
 
 fn utc_micros() -> DataType {
@@ -118,12 +119,26 @@ pub fn to_record_batch(rows: &[&EnrichedOrder]) -> RecordBatch {
     RecordBatch::try_new(schema(), columns).expect("columns match the schema")
 }
 
+/// Columns whose values (almost) never repeat within a file.
+const UNIQUE_PER_ORDER: &[&str] = &[
+    "order_id",
+    "order_ts",
+    "received_at",
+    "enriched_at",
+    "stream_seq",
+];
+
 /// Encodes one batch as a Parquet file.
 pub fn write_parquet(batch: &RecordBatch) -> Result<Bytes, LakeError> {
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(1 << 20))
-        .build();
+        .set_max_row_group_row_count(Some(1 << 20));
+    // Columns unique to each order gain nothing from a dictionary: the writer would
+    // intern every value only to fall back to plain encoding (a fifth of the write time).
+    for column in UNIQUE_PER_ORDER {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+    }
+    let props = props.build();
     let mut buffer = Vec::with_capacity(batch.get_array_memory_size() / 3 + 1024);
     let format = |e: parquet::errors::ParquetError| LakeError::Format {
         path: "<new file>".into(),

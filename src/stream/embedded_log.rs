@@ -15,6 +15,7 @@ use crate::order::OrderEvent;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -71,6 +72,9 @@ pub struct EmbeddedLog {
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     reader: Mutex<Connection>,
     appended: Arc<Notify>,
+    /// The sequence number of the last committed event: lets a reader wait for "N
+    /// after my checkpoint" without querying SQLite on every commit.
+    last_seq: Arc<AtomicI64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,13 +103,18 @@ impl EmbeddedLog {
         let writer_conn = open_connection(path).map_err(wrap)?;
         writer_conn.execute_batch(SCHEMA).map_err(wrap)?;
         let reader = open_connection(path).map_err(wrap)?;
+        let last_seq: i64 = reader
+            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))
+            .map_err(wrap)?;
 
         let (sender, receiver) = mpsc::channel(queue_depth.max(1));
         let appended = Arc::new(Notify::new());
+        let last_seq = Arc::new(AtomicI64::new(last_seq));
         let notify = appended.clone();
+        let committed = last_seq.clone();
         let writer = std::thread::Builder::new()
             .name("order-log-writer".into())
-            .spawn(move || run_writer(writer_conn, receiver, notify))
+            .spawn(move || run_writer(writer_conn, receiver, notify, committed))
             .expect("spawn the order log writer");
         Ok(Arc::new(EmbeddedLog {
             path: path.to_path_buf(),
@@ -113,6 +122,7 @@ impl EmbeddedLog {
             writer: Mutex::new(Some(writer)),
             reader: Mutex::new(reader),
             appended,
+            last_seq,
         }))
     }
 
@@ -123,6 +133,11 @@ impl EmbeddedLog {
     /// Woken after every commit that appended something.
     pub fn appended(&self) -> Arc<Notify> {
         self.appended.clone()
+    }
+
+    /// The sequence number of the last committed event (0: none yet).
+    pub fn last_seq(&self) -> i64 {
+        self.last_seq.load(Ordering::Acquire)
     }
 
     /// Stops taking new appends, finishes every queued one, and waits for the writer.
@@ -287,6 +302,7 @@ fn run_writer(
     mut conn: Connection,
     mut receiver: mpsc::Receiver<WriteRequest>,
     appended: Arc<Notify>,
+    last_seq: Arc<AtomicI64>,
 ) {
     while let Some(first) = receiver.blocking_recv() {
         let mut requests = vec![first];
@@ -317,15 +333,12 @@ fn run_writer(
             continue;
         }
         match append_group(&mut conn, &appends) {
-            Ok(outcomes) => {
-                let any_appended = outcomes
-                    .iter()
-                    .flatten()
-                    .any(|o| *o == PublishOutcome::Appended);
+            Ok((outcomes, last_appended)) => {
                 for (request, outcome) in appends.into_iter().zip(outcomes) {
                     let _ = request.reply.send(Ok(outcome));
                 }
-                if any_appended {
+                if let Some(seq) = last_appended {
+                    last_seq.fetch_max(seq, Ordering::AcqRel);
                     appended.notify_one();
                 }
             }
@@ -356,14 +369,15 @@ fn save_checkpoint(conn: &Connection, consumer: &str, seq: i64) -> rusqlite::Res
     .map(|_| ())
 }
 
+/// The outcomes of one group, and the sequence number of its last appended event.
+type GroupOutcome = (Vec<Vec<PublishOutcome>>, Option<i64>);
+
 /// Appends every request of the group in one transaction (one fsync).
-fn append_group(
-    conn: &mut Connection,
-    group: &[AppendRequest],
-) -> rusqlite::Result<Vec<Vec<PublishOutcome>>> {
+fn append_group(conn: &mut Connection, group: &[AppendRequest]) -> rusqlite::Result<GroupOutcome> {
     let tx = conn.transaction()?;
     let enqueued_at = Utc::now().timestamp_micros();
     let mut outcomes = Vec::with_capacity(group.len());
+    let mut last_appended = None;
     {
         let mut insert = tx.prepare_cached(
             "INSERT INTO events(order_id, body, enqueued_at_us) VALUES (?1, ?2, ?3)
@@ -378,6 +392,7 @@ fn append_group(
             for event in &request.events {
                 let body = event.to_json();
                 let outcome = if insert.execute(params![event.order_id, body, enqueued_at])? == 1 {
+                    last_appended = Some(tx.last_insert_rowid());
                     PublishOutcome::Appended
                 } else {
                     let first: String = existing.query_row([event.order_id], |r| r.get(0))?;
@@ -401,7 +416,7 @@ fn append_group(
         }
     }
     tx.commit()?;
-    Ok(outcomes)
+    Ok((outcomes, last_appended))
 }
 
 fn micros_to_ts(micros: i64) -> DateTime<Utc> {

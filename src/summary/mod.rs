@@ -9,8 +9,11 @@ pub use synapse::{build_batches, run_id, SynapseSummary, BUILD_SQL};
 pub use window::ReportWindow;
 
 use crate::lake::{compact_lake, CompactionReport, LakeGate, LakeStore};
-use crate::warehouse::{BuildStats, ReportRow, ReportWindowInfo, Warehouse, WarehouseError};
+use crate::warehouse::{
+    BuildStats, ReportRow, ReportWindowInfo, ServedReport, Warehouse, WarehouseError,
+};
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -90,6 +93,8 @@ pub struct SummaryService {
     lake: Arc<dyn LakeStore>,
     gate: LakeGate,
     cache: RwLock<Arc<ReportCache>>,
+    /// The `as_of` of the last build, for the timer's past-due check.
+    last_as_of: RwLock<Option<DateTime<Utc>>>,
     /// One build at a time: a second request waits and then builds its own window.
     building: tokio::sync::Mutex<()>,
 }
@@ -100,12 +105,13 @@ impl SummaryService {
         lake: Arc<dyn LakeStore>,
         gate: LakeGate,
     ) -> Result<Self, SummaryError> {
-        let cache = ReportCache::from_rows(&warehouse.report_rows()?);
+        let served = warehouse.served_report()?;
         Ok(SummaryService {
             warehouse,
             lake,
             gate,
-            cache: RwLock::new(Arc::new(cache)),
+            cache: RwLock::new(Arc::new(ReportCache::from_rows(&served.rows))),
+            last_as_of: RwLock::new(served.last_as_of),
             building: tokio::sync::Mutex::new(()),
         })
     }
@@ -122,6 +128,11 @@ impl SummaryService {
         self.cache.read().unwrap().clone()
     }
 
+    /// When the report was last built for (`None`: never).
+    pub fn last_as_of(&self) -> Option<DateTime<Utc>> {
+        *self.last_as_of.read().unwrap()
+    }
+
     /// Compacts the window's partitions, rebuilds `state_top_pizzas` for `window`, and
     /// answers once the new table is what readers get.
     pub async fn refresh(&self, window: ReportWindow) -> Result<RefreshReport, SummaryError> {
@@ -133,13 +144,13 @@ impl SummaryService {
         let warehouse = self.warehouse.clone();
         let stats: BuildStats = tokio::task::spawn_blocking(move || {
             let stats = warehouse.build_summary(&window)?;
-            let rows = warehouse.report_rows()?;
-            Ok::<_, WarehouseError>((stats, rows))
+            Ok::<_, WarehouseError>((stats, warehouse.served_report()?))
         })
         .await
         .map_err(|e| SummaryError::Task(e.to_string()))?
-        .map(|(stats, rows)| {
-            *self.cache.write().unwrap() = Arc::new(ReportCache::from_rows(&rows));
+        .map(|(stats, served): (BuildStats, ServedReport)| {
+            *self.cache.write().unwrap() = Arc::new(ReportCache::from_rows(&served.rows));
+            *self.last_as_of.write().unwrap() = served.last_as_of;
             stats
         })?;
         let report = RefreshReport {

@@ -3,6 +3,14 @@
 //! It holds the `orders_enriched` view (each `order_id` once), the `adult_population`
 //! reference table and the `state_top_pizzas` report table, built by the SQL in
 //! `sql/duckdb/`. In Azure, Synapse serverless SQL plays this part over the same lake.
+//!
+//! DuckDB is opened on first use, not at start-up: opening it and binding its catalog
+//! costs about 100 ms and 30 MiB, which a process that only ingests or serves the report
+//! never needs. The report itself is served from a JSON copy of the tiny report table
+//! (`warehouse.report.json`, written after every build), so start-up reads a few
+//! kilobytes instead. A lock file beside the database keeps a second process (another
+//! `dev`, or `refresh` while `dev` runs) out, as DuckDB's own lock did when it was
+//! opened eagerly.
 
 mod report;
 
@@ -15,6 +23,8 @@ use crate::summary::ReportWindow;
 use arrow::array::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
 use duckdb::{params, Connection};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -39,6 +49,8 @@ pub enum WarehouseError {
     },
     #[error("warehouse: {0}")]
     Io(String),
+    #[error("warehouse {} is in use by another process (is `pizza-pipeline dev` still running on this data dir?)", .0.display())]
+    InUse(PathBuf),
 }
 
 fn db_error(context: impl Into<String>) -> impl FnOnce(duckdb::Error) -> WarehouseError {
@@ -63,9 +75,22 @@ pub struct BuildStats {
     pub refreshed_at: DateTime<Utc>,
 }
 
+/// The report table as served, and the `as_of` of the last build (the timer's
+/// past-due check): what `warehouse.report.json` holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServedReport {
+    pub last_as_of: Option<DateTime<Utc>>,
+    pub rows: Vec<ReportRow>,
+}
+
 pub struct Warehouse {
-    /// The first connection; every operation works on its own clone of it.
-    conn: Mutex<Connection>,
+    db_path: PathBuf,
+    population: Vec<StatePopulation>,
+    /// `None` until first use; then the first connection, of which every operation
+    /// works on its own clone.
+    conn: Mutex<Option<Connection>>,
+    /// Held (locked) for the warehouse's lifetime.
+    _lock: File,
     lake_root: PathBuf,
     gate: LakeGate,
     view_reads_lake: AtomicBool,
@@ -80,47 +105,76 @@ impl Warehouse {
         gate: LakeGate,
         population: &[StatePopulation],
     ) -> Result<Self, WarehouseError> {
+        let warehouse = Self::open_deferred(db_path, lake_root, gate, population)?;
+        warehouse.connection()?;
+        Ok(warehouse)
+    }
+
+    /// Claims `db_path` for this process but opens DuckDB only on first use.
+    pub fn open_deferred(
+        db_path: &Path,
+        lake_root: &Path,
+        gate: LakeGate,
+        population: &[StatePopulation],
+    ) -> Result<Self, WarehouseError> {
+        let lock = lock_beside(db_path)?;
         std::fs::create_dir_all(lake_root)
             .map_err(|e| WarehouseError::Io(format!("{}: {e}", lake_root.display())))?;
         write_empty_schema_file(lake_root)?;
-        let conn =
-            Connection::open(db_path).map_err(db_error(format!("open {}", db_path.display())))?;
-        let warehouse = Warehouse {
-            conn: Mutex::new(conn),
+        Ok(Warehouse {
+            db_path: db_path.to_path_buf(),
+            population: population.to_vec(),
+            conn: Mutex::new(None),
+            _lock: lock,
             lake_root: lake_root.to_path_buf(),
             gate,
             view_reads_lake: AtomicBool::new(false),
-        };
-        warehouse.load_population(population)?;
-        let conn = warehouse.connection()?;
-        conn.execute_batch(REFRESH_LOG_SQL)
-            .map_err(db_error("create refresh_log"))?;
-        if !warehouse.has_report_table(&conn)? {
-            warehouse.build_report(
-                &conn,
-                &ReportWindow::empty(),
-                &WindowFiles::default(),
-                Utc::now(),
-            )?;
-        }
-        warehouse.ensure_orders_view(&conn)?;
-        Ok(warehouse)
+        })
     }
 
     pub fn lake_root(&self) -> &Path {
         &self.lake_root
     }
 
+    /// A connection of its own, opening the database on first use.
     fn connection(&self) -> Result<Connection, WarehouseError> {
-        self.conn
-            .lock()
-            .unwrap()
+        let mut first = self.conn.lock().unwrap();
+        if first.is_none() {
+            let started = Instant::now();
+            *first = Some(self.open_database()?);
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                "warehouse opened"
+            );
+        }
+        first
+            .as_ref()
+            .expect("opened above")
             .try_clone()
             .map_err(db_error("connect"))
     }
 
-    fn load_population(&self, population: &[StatePopulation]) -> Result<(), WarehouseError> {
-        let mut conn = self.connection()?;
+    fn open_database(&self) -> Result<Connection, WarehouseError> {
+        let path = &self.db_path;
+        let mut conn =
+            Connection::open(path).map_err(db_error(format!("open {}", path.display())))?;
+        self.load_population(&mut conn)?;
+        conn.execute_batch(REFRESH_LOG_SQL)
+            .map_err(db_error("create refresh_log"))?;
+        if !self.has_report_table(&conn)? {
+            self.build_report(
+                &conn,
+                &ReportWindow::empty(),
+                &WindowFiles::default(),
+                Utc::now(),
+            )?;
+        }
+        self.ensure_orders_view(&conn)?;
+        Ok(conn)
+    }
+
+    fn load_population(&self, conn: &mut Connection) -> Result<(), WarehouseError> {
+        let population = &self.population;
         let tx = conn
             .transaction()
             .map_err(db_error("begin population load"))?;
@@ -255,6 +309,10 @@ impl Warehouse {
         )
         .map_err(db_error("log the refresh"))?;
         self.ensure_orders_view(&conn)?;
+        self.write_served_report(&ServedReport {
+            last_as_of: Some(window.as_of),
+            rows: report::read_report(&conn, None)?,
+        })?;
         Ok(BuildStats {
             files_read,
             report_rows,
@@ -333,12 +391,59 @@ impl Warehouse {
         report::order_as_json(&conn, &source, order_id)
     }
 
+    /// The report as served: from `warehouse.report.json` when it is there (no DuckDB
+    /// needed), else read from the database and written there for the next start.
+    pub fn served_report(&self) -> Result<ServedReport, WarehouseError> {
+        let path = self.served_report_path();
+        match std::fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(served) => return Ok(served),
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "unreadable report copy; reading the warehouse instead")
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(WarehouseError::Io(format!("{}: {e}", path.display()))),
+        }
+        let served = ServedReport {
+            last_as_of: self.last_refresh_as_of()?,
+            rows: self.report_rows()?,
+        };
+        self.write_served_report(&served)?;
+        Ok(served)
+    }
+
+    fn served_report_path(&self) -> PathBuf {
+        self.db_path.with_extension("report.json")
+    }
+
+    /// Replaces the served copy atomically (write, fsync, rename). Should a crash leave
+    /// an older copy behind, its older `last_as_of` makes the timer rebuild at start.
+    fn write_served_report(&self, served: &ServedReport) -> Result<(), WarehouseError> {
+        let path = self.served_report_path();
+        let staging = path.with_extension("json.tmp");
+        let io = |e: std::io::Error| WarehouseError::Io(format!("{}: {e}", path.display()));
+        let bytes = serde_json::to_vec(served).expect("report rows serialise");
+        let mut file = File::create(&staging).map_err(io)?;
+        std::io::Write::write_all(&mut file, &bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&staging, &path).map_err(io)
+    }
+
     pub fn report_rows(&self) -> Result<Vec<ReportRow>, WarehouseError> {
         report::read_report(&self.connection()?, None)
     }
 
     pub fn report_for_state(&self, state: &str) -> Result<Vec<ReportRow>, WarehouseError> {
         report::read_report(&self.connection()?, Some(state))
+    }
+
+    /// Leaves the database ready for other readers: opens it if this process never did
+    /// and points `orders_enriched` at the lake once the lake has files. `dev` calls it
+    /// when it stops, so any DuckDB client sees every landed order afterwards.
+    pub fn settle(&self) -> Result<(), WarehouseError> {
+        let conn = self.connection()?;
+        self.ensure_orders_view(&conn)
     }
 
     /// Runs a query, for tests and operators (`DIR/warehouse.duckdb` is also readable by
@@ -349,6 +454,26 @@ impl Warehouse {
         self.ensure_orders_view(&conn)?;
         conn.query_row(sql, [], |r| r.get(0))
             .map_err(db_error(sql.to_string()))
+    }
+}
+
+/// Takes `DB.lock` beside the database, exclusively, for as long as the file stays open.
+fn lock_beside(db_path: &Path) -> Result<File, WarehouseError> {
+    let mut name = db_path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    if let Some(parent) = lock_path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| WarehouseError::Io(format!("{}: {e}", parent.display())))?;
+    }
+    let file = File::create(&lock_path)
+        .map_err(|e| WarehouseError::Io(format!("{}: {e}", lock_path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(WarehouseError::InUse(db_path.into())),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(WarehouseError::Io(format!("{}: {e}", lock_path.display())))
+        }
     }
 }
 

@@ -10,8 +10,9 @@ use duckdb::{params, Connection};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-/// One row of `state_top_pizzas`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One row of `state_top_pizzas`. Its serde form (integers only) is the warehouse's
+/// served copy; the API's form, with decimal money, is `to_json`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReportRow {
     pub state: String,
     pub state_name: String,

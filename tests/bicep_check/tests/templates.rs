@@ -4,8 +4,13 @@ use std::path::PathBuf;
 
 use bicep_check::{bicep_files, syntax_problems};
 
+/// The checkout's `bicep/`. `cargo test` names the manifest dir at run time too; that one
+/// wins, because the test binary is cached outside the clone and may have been built
+/// from another checkout of the same sources.
 fn bicep_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bicep")
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    PathBuf::from(manifest_dir).join("../../bicep")
 }
 
 #[test]

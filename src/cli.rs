@@ -81,10 +81,10 @@ pub struct DevArgs {
     pub batch_max: u32,
     /// Fewer events than this wait up to --batch-wait-ms for more before enrichment
     /// (`minEventBatchSize`): fewer, larger lake files under load.
-    #[arg(long, env = "PIZZA_BATCH_MIN", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, env = "PIZZA_BATCH_MIN", default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_min: u32,
     /// Longest wait for a fuller batch, in milliseconds (`maxWaitTime`; 0: never wait).
-    #[arg(long, env = "PIZZA_BATCH_WAIT_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    #[arg(long, env = "PIZZA_BATCH_WAIT_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub batch_wait_ms: u64,
 }
 

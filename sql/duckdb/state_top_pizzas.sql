@@ -3,53 +3,78 @@
 -- Parameters: $1 window_start, $2 window_end (UTC, the window is [start, end)),
 --             $3 refreshed_at.
 -- The Parquet files of the day partitions that overlap the window are the only files
--- read, so the cost follows the window, not all history. They come in two lists:
--- {{compacted_files}}: days whose only file is a compacted one — compaction already
---   kept one row per order_id, so these need no de-duplication (the common case: the
---   refresh compacts the window first);
--- {{mixed_files}}: days with several files (batches landed since) — de-duplicated here.
+-- read, so the cost follows the window, not all history. They come in three lists:
+-- {{whole_day_files}}: compacted days that lie wholly inside the window. Compaction
+--   already kept one row per order_id, and a day folder holds only orders of its own UTC
+--   day (landing and compaction partition by order_ts), so every row counts: neither
+--   de-duplication nor the time filter is needed, and order_ts is not even read;
+-- {{edge_day_files}}: compacted days the window cuts (its first and last UTC day, when
+--   the window's ends are not UTC midnights) — filtered on order_ts;
+-- {{mixed_files}}: days with several files (batches landed since) — de-duplicated and
+--   filtered here.
 -- Each order_id lives in the partition of its own order day, so de-duplicating within
 -- a day is de-duplicating the whole lake.
 --
 -- One statement: CREATE OR REPLACE is atomic, readers see the old table or the new one.
 CREATE OR REPLACE TABLE state_top_pizzas AS
-WITH compacted_days AS (
-    SELECT customer_id, pizza_type, qty, retail_price, order_ts, customer_found, state
-    FROM read_parquet({{compacted_files}})
+WITH whole_days AS (
+    SELECT customer_id, pizza_type, qty, retail_price, customer_found, state
+    FROM read_parquet({{whole_day_files}})
+),
+
+edge_days AS (
+    SELECT customer_id, pizza_type, qty, retail_price, customer_found, state
+    FROM read_parquet({{edge_day_files}})
+    WHERE order_ts >= $1::TIMESTAMPTZ
+      AND order_ts <  $2::TIMESTAMPTZ
 ),
 
 mixed_days AS (
-    -- each order_id once: the first version received wins
-    SELECT customer_id, pizza_type, qty, retail_price, order_ts, customer_found, state
-    FROM read_parquet({{mixed_files}})
-    QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY received_at, stream_seq) = 1
-),
-
-first_received AS (
-    SELECT * FROM compacted_days
-    UNION ALL
-    SELECT * FROM mixed_days
+    -- each order_id once: the first version received wins; then the half-open window
+    SELECT customer_id, pizza_type, qty, retail_price, customer_found, state
+    FROM (
+        SELECT *
+        FROM read_parquet({{mixed_files}})
+        QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY received_at, stream_seq) = 1
+    )
+    WHERE order_ts >= $1::TIMESTAMPTZ
+      AND order_ts <  $2::TIMESTAMPTZ
 ),
 
 window_orders AS (
-    -- half-open window; only orders whose customer was found count
-    SELECT *
-    FROM first_received
-    WHERE order_ts >= $1::TIMESTAMPTZ
-      AND order_ts <  $2::TIMESTAMPTZ
-      AND customer_found
+    -- only orders whose customer was found count
+    SELECT * FROM (
+        SELECT * FROM whole_days
+        UNION ALL
+        SELECT * FROM edge_days
+        UNION ALL
+        SELECT * FROM mixed_days
+    )
+    WHERE customer_found
+),
+
+customer_sales AS (
+    -- one row per (state, type, customer) first: counting those rows below gives the
+    -- unique customers, which is cheaper than count(DISTINCT) over every order
+    SELECT state,
+           pizza_type,
+           customer_id,
+           sum(qty)          AS pizzas,
+           sum(retail_price) AS gross
+    FROM window_orders
+    GROUP BY state, pizza_type, customer_id
 ),
 
 state_pizza_sales AS (
     -- inner join: states outside the population table are not reported
-    SELECT o.state,
-           o.pizza_type,
-           sum(o.qty)::BIGINT              AS pizzas_sold,
-           sum(o.retail_price)             AS gross_sales_usd,
-           count(DISTINCT o.customer_id)   AS unique_customers
-    FROM window_orders AS o
-    JOIN adult_population AS p ON p.state_code = o.state
-    GROUP BY o.state, o.pizza_type
+    SELECT c.state,
+           c.pizza_type,
+           sum(c.pizzas)::BIGINT AS pizzas_sold,
+           sum(c.gross)          AS gross_sales_usd,
+           count(*)              AS unique_customers
+    FROM customer_sales AS c
+    JOIN adult_population AS p ON p.state_code = c.state
+    GROUP BY c.state, c.pizza_type
 ),
 
 ranked AS (

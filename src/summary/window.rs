@@ -45,6 +45,14 @@ impl ReportWindow {
     }
 
     /// The UTC days (lake partitions) that overlap the window.
+    /// Whether all of UTC day `day` lies inside the window.
+    pub fn covers_utc_day(&self, day: NaiveDate) -> bool {
+        let Some(midnight) = day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()) else {
+            return false;
+        };
+        midnight >= self.start && midnight + chrono::Duration::days(1) <= self.end
+    }
+
     pub fn utc_days(&self) -> RangeInclusive<NaiveDate> {
         let first = self.start.date_naive();
         if self.end <= self.start {
@@ -131,5 +139,23 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
         );
         assert!(ReportWindow::empty().utc_days().is_empty());
+    }
+
+    #[test]
+    fn only_days_wholly_inside_the_window_are_covered() {
+        let day = |text: &str| text.parse::<NaiveDate>().unwrap();
+        let utc_window = ReportWindow::ending_at(utc("2026-03-01T00:00:00Z"), Tz::UTC);
+        assert!(utc_window.covers_utc_day(day("2025-03-01")));
+        assert!(utc_window.covers_utc_day(day("2026-02-28")));
+        assert!(!utc_window.covers_utc_day(day("2026-03-01")));
+        assert!(!utc_window.covers_utc_day(day("2025-02-28")));
+        // Chicago's midnight is 06:00 UTC: both end days are cut, the ones between are not.
+        let chicago: Tz = "America/Chicago".parse().unwrap();
+        let local = ReportWindow::ending_at(utc("2026-03-01T06:00:00Z"), chicago);
+        assert!(!local.covers_utc_day(day("2025-03-01")));
+        assert!(local.covers_utc_day(day("2025-03-02")));
+        assert!(local.covers_utc_day(day("2026-02-28")));
+        assert!(!local.covers_utc_day(day("2026-03-01")));
+        assert!(!ReportWindow::empty().covers_utc_day(day("1970-01-01")));
     }
 }

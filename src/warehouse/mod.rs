@@ -58,11 +58,14 @@ fn db_error(context: impl Into<String>) -> impl FnOnce(duckdb::Error) -> Warehou
     move |source| WarehouseError::DuckDb { context, source }
 }
 
-/// The window's files: days holding one compacted (already de-duplicated) file, and
-/// days with several files that still need de-duplication.
+/// The window's files, in the three lists `state_top_pizzas.sql` reads.
 #[derive(Debug, Default)]
 struct WindowFiles {
-    compacted: Vec<String>,
+    /// Compacted (already de-duplicated) days wholly inside the window.
+    whole_days: Vec<String>,
+    /// Compacted days the window cuts.
+    edge_days: Vec<String>,
+    /// Days with several files, still to be de-duplicated.
     mixed: Vec<String>,
 }
 
@@ -271,10 +274,10 @@ impl Warehouse {
                 .collect();
             names.sort();
             let compacted = names.len() == 1 && names[0].starts_with(COMPACTED_PREFIX);
-            let list = if compacted {
-                &mut files.compacted
-            } else {
-                &mut files.mixed
+            let list = match (compacted, window.covers_utc_day(day)) {
+                (true, true) => &mut files.whole_days,
+                (true, false) => &mut files.edge_days,
+                (false, _) => &mut files.mixed,
             };
             list.extend(
                 names
@@ -293,7 +296,7 @@ impl Warehouse {
         let files = self.window_files(window)?;
         let refreshed_at = crate::order::truncate_to_micros(Utc::now());
         let report_rows = self.build_report(&conn, window, &files, refreshed_at)?;
-        let files_read = files.compacted.len() + files.mixed.len();
+        let files_read = files.whole_days.len() + files.edge_days.len() + files.mixed.len();
         let duration_ms = started.elapsed().as_millis() as u64;
         conn.execute(
             "INSERT INTO refresh_log VALUES ($1::TIMESTAMPTZ, $2::TIMESTAMPTZ, $3::TIMESTAMPTZ, $4::TIMESTAMPTZ, $5, $6, $7)",
@@ -329,7 +332,8 @@ impl Warehouse {
         refreshed_at: DateTime<Utc>,
     ) -> Result<usize, WarehouseError> {
         let sql = STATE_TOP_PIZZAS_SQL
-            .replace("{{compacted_files}}", &self.file_list(&files.compacted))
+            .replace("{{whole_day_files}}", &self.file_list(&files.whole_days))
+            .replace("{{edge_day_files}}", &self.file_list(&files.edge_days))
             .replace("{{mixed_files}}", &self.file_list(&files.mixed));
         conn.execute(
             &sql,

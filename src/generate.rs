@@ -7,6 +7,7 @@
 use crate::customers::Customer;
 use crate::enrich::EnrichedOrder;
 use crate::lake::parquet::{to_record_batch, write_parquet};
+use crate::lake::rollup::{rollup_file, rollup_path_for};
 use crate::lake::{partition_dir, COMPACTED_PREFIX};
 use crate::order::{OrderEvent, PizzaType};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -131,13 +132,16 @@ fn write_day(
         })
         .collect();
     let refs: Vec<&EnrichedOrder> = rows.iter().collect();
-    let bytes = write_parquet(&to_record_batch(&refs))?;
-    let dir = lake_root.join(partition_dir(day));
-    std::fs::create_dir_all(&dir)?;
-    std::fs::write(
-        dir.join(format!("{COMPACTED_PREFIX}generated.parquet")),
-        &bytes,
-    )?;
+    let batch = to_record_batch(&refs);
+    let bytes = write_parquet(&batch)?;
+    // As compaction writes them: the compacted day, then its daily customer roll-up.
+    let compacted = format!("{}/{COMPACTED_PREFIX}generated.parquet", partition_dir(day));
+    let rollup = rollup_path_for(&compacted).expect("a compacted file name");
+    for (path, content) in [(compacted, bytes.clone()), (rollup, rollup_file(&batch)?)] {
+        let path = lake_root.join(path);
+        std::fs::create_dir_all(path.parent().expect("a partition folder"))?;
+        std::fs::write(path, &content)?;
+    }
     Ok(bytes.len() as u64)
 }
 

@@ -336,3 +336,99 @@ async fn the_report_is_served_without_opening_duckdb() {
         serde_json::from_slice(&std::fs::read(&copy).unwrap()).unwrap();
     assert_eq!(rewritten, served);
 }
+
+/// The daily customer roll-ups written with compaction are what the summary reads for
+/// days wholly inside its window; a roll-up that does not belong to the day's compacted
+/// file is ignored, and without roll-ups the same report comes from the orders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollups_are_used_only_while_they_match_the_compacted_day() {
+    use pizza_pipeline::lake::rollup::{rollup_schema, ROLLUP_TABLE};
+    let tmp = tempfile::tempdir().unwrap();
+    let Embedded {
+        lake,
+        warehouse,
+        summary,
+        ..
+    } = embedded(tmp.path());
+    let tx = Some(texan());
+    let orders = vec![
+        row(1, 2, "2026-01-10T10:00:01Z", 1, tx.clone()),
+        row(2, 3, "2026-01-10T10:00:02Z", 2, tx.clone()),
+        row(3, 5, "2026-01-10T10:00:03Z", 3, None),
+    ];
+    land_batch(lake.as_ref(), &orders, "0", 1, 3).await.unwrap();
+    let window =
+        ReportWindow::ending_at("2026-02-01T00:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
+    let texas = |w: &Arc<Warehouse>| {
+        let rows = w.report_for_state("TX").unwrap();
+        (
+            rows[0].pizzas_sold,
+            rows[0].gross_sales_cents,
+            rows[0].unique_customers,
+        )
+    };
+
+    // The refresh compacts the day and writes its roll-up: one row for customer 1.
+    let refreshed = summary.refresh(window).await.unwrap();
+    assert_eq!(refreshed.files_read, 1, "the roll-up alone");
+    assert_eq!(texas(&warehouse), (5, 5005, 1));
+    let rollups = lake.list(ROLLUP_TABLE).await.unwrap();
+    assert_eq!(rollups.len(), 1, "{rollups:?}");
+
+    // The report really comes from the roll-up: doctor it, and the report follows.
+    let doctored = {
+        use arrow::array::{ArrayRef, Decimal128Array, Int64Array, StringArray};
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(vec!["TX"])),
+            Arc::new(StringArray::from(vec!["cheese"])),
+            Arc::new(Int64Array::from(vec![1])),
+            Arc::new(Int64Array::from(vec![40])),
+            Arc::new(
+                Decimal128Array::from(vec![99_900])
+                    .with_precision_and_scale(18, 2)
+                    .unwrap(),
+            ),
+        ];
+        arrow::array::RecordBatch::try_new(rollup_schema(), columns).unwrap()
+    };
+    let doctored = pizza_pipeline::lake::parquet::write_parquet(&doctored).unwrap();
+    lake.put(&rollups[0], doctored.clone()).await.unwrap();
+    summary.refresh(window).await.unwrap();
+    assert_eq!(texas(&warehouse), (40, 99_900, 1));
+
+    // A roll-up named after another compacted file is not this day's: ignored.
+    let stray = rollups[0].replace("rollup-", "rollup-0");
+    lake.put(&stray, doctored).await.unwrap();
+    lake.delete(&rollups[0]).await.unwrap();
+    let w = warehouse.clone();
+    tokio::task::spawn_blocking(move || w.build_summary(&window).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(texas(&warehouse), (5, 5005, 1), "from the orders again");
+    // The next refresh writes the missing roll-up and removes the stray one.
+    summary.refresh(window).await.unwrap();
+    assert_eq!(texas(&warehouse), (5, 5005, 1));
+    assert_eq!(lake.list(ROLLUP_TABLE).await.unwrap(), rollups);
+
+    // New orders for the day: until the next compaction the day is read from its
+    // files (the roll-up no longer matches), after it from a new roll-up.
+    land_batch(
+        lake.as_ref(),
+        &[row(4, 1, "2026-01-10T12:00:00Z", 4, tx.clone())],
+        "0",
+        4,
+        4,
+    )
+    .await
+    .unwrap();
+    let w = warehouse.clone();
+    tokio::task::spawn_blocking(move || w.build_summary(&window).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(texas(&warehouse), (6, 6006, 1));
+    summary.refresh(window).await.unwrap();
+    assert_eq!(texas(&warehouse), (6, 6006, 1));
+    let after = lake.list(ROLLUP_TABLE).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, rollups, "a new roll-up for the new compacted file");
+}

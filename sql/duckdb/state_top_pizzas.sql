@@ -3,8 +3,12 @@
 -- Parameters: $1 window_start, $2 window_end (UTC, the window is [start, end)),
 --             $3 refreshed_at.
 -- The Parquet files of the day partitions that overlap the window are the only files
--- read, so the cost follows the window, not all history. They come in three lists:
--- {{whole_day_files}}: compacted days that lie wholly inside the window. Compaction
+-- read, so the cost follows the window, not all history. They come in four lists:
+-- {{rollup_files}}: for compacted days that lie wholly inside the window, their daily
+--   customer roll-up (lake/orders_daily_customers/, written with the compacted file):
+--   one row per (state, type, found customer) with the day's units and gross;
+-- {{whole_day_files}}: compacted days that lie wholly inside the window but have no
+--   roll-up (yet). Compaction
 --   already kept one row per order_id, and a day folder holds only orders of its own UTC
 --   day (landing and compaction partition by order_ts), so every row counts: neither
 --   de-duplication nor the time filter is needed, and order_ts is not even read;
@@ -55,13 +59,20 @@ window_orders AS (
 
 customer_sales AS (
     -- one row per (state, type, customer) first: counting those rows below gives the
-    -- unique customers, which is cheaper than count(DISTINCT) over every order
+    -- unique customers, which is cheaper than count(DISTINCT) over every order; the
+    -- roll-ups are already sums per (state, type, customer) and day
     SELECT state,
            pizza_type,
            customer_id,
-           sum(qty)          AS pizzas,
-           sum(retail_price) AS gross
-    FROM window_orders
+           sum(pizzas) AS pizzas,
+           sum(gross)  AS gross
+    FROM (
+        SELECT state, pizza_type, customer_id, pizzas, gross
+        FROM read_parquet({{rollup_files}})
+        UNION ALL
+        SELECT state, pizza_type, customer_id, qty AS pizzas, retail_price AS gross
+        FROM window_orders
+    )
     GROUP BY state, pizza_type, customer_id
 ),
 

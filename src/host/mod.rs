@@ -16,8 +16,10 @@ use crate::customers::{
     demo_customers, CustomerDirectory, SqliteCustomers, DEMO_CUSTOMER_COUNT, DEMO_SEED,
 };
 use crate::functions::{self, FunctionsState};
+use crate::lake::rollup::ROLLUP_TABLE;
 use crate::lake::{
-    compact_lake, AdlsLake, LakeGate, LakeStore, LocalLake, MirroredLake, ORDERS_TABLE, QUARANTINE,
+    compact_lake_and_roll_up, AdlsLake, LakeGate, LakeStore, LocalLake, MirroredLake, ORDERS_TABLE,
+    QUARANTINE,
 };
 use crate::metrics::Metrics;
 use crate::population::StatePopulation;
@@ -128,7 +130,7 @@ pub async fn open_lake(
         "lake in Blob Storage, mirrored in the data dir"
     );
     let mirrored = MirroredLake::new(remote, local);
-    for prefix in [ORDERS_TABLE, QUARANTINE] {
+    for prefix in [ORDERS_TABLE, ROLLUP_TABLE, QUARANTINE] {
         mirrored.sync(prefix).await?;
     }
     Ok(Arc::new(mirrored))
@@ -278,7 +280,7 @@ async fn compact_periodically(
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        if let Err(e) = compact_lake(lake.as_ref(), &gate, None).await {
+        if let Err(e) = compact_lake_and_roll_up(lake.as_ref(), &gate, None).await {
             tracing::warn!(error = %e, "scheduled lake compaction failed; it will run again");
         }
     }

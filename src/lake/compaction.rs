@@ -7,6 +7,7 @@
 //! them open. A crash between the two steps leaves duplicates the next run removes.
 
 use super::parquet::{read_parquet, schema, write_parquet};
+use super::rollup::{rollup_dir, rollup_file, rollup_path_for, ROLLUP_TABLE};
 use super::{
     day_of, partition_dir, LakeError, LakeGate, LakeStore, COMPACTED_PREFIX, ORDERS_TABLE,
 };
@@ -17,6 +18,7 @@ use arrow::compute::{
 use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
 use chrono::{NaiveDate, Utc};
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct CompactionReport {
     pub files_removed: usize,
     pub rows_written: usize,
     pub duplicates_dropped: usize,
+    /// Daily customer roll-ups written (with compaction, or for compacted days without one).
+    pub rollups_written: usize,
 }
 
 /// Compacts every partition of `days` (all days when `None`) that has more than one file
@@ -34,7 +38,35 @@ pub async fn compact_lake(
     gate: &LakeGate,
     days: Option<RangeInclusive<NaiveDate>>,
 ) -> Result<CompactionReport, LakeError> {
+    compact(lake, gate, days, false).await
+}
+
+/// As [`compact_lake`], and writes the daily customer roll-up (`super::rollup`) of every
+/// day it compacts, which the embedded summary reads. For the days named in `days` it
+/// also writes the roll-ups missing from days compacted earlier (a lake from an older
+/// version, or a crash between the two writes); with `None` it leaves those alone, so a
+/// routine pass never reads all history.
+pub async fn compact_lake_and_roll_up(
+    lake: &dyn LakeStore,
+    gate: &LakeGate,
+    days: Option<RangeInclusive<NaiveDate>>,
+) -> Result<CompactionReport, LakeError> {
+    compact(lake, gate, days, true).await
+}
+
+async fn compact(
+    lake: &dyn LakeStore,
+    gate: &LakeGate,
+    days: Option<RangeInclusive<NaiveDate>>,
+    with_rollups: bool,
+) -> Result<CompactionReport, LakeError> {
     let _one_at_a_time = gate.compaction_turn().await;
+    let backfill = with_rollups && days.is_some();
+    let rollups: BTreeSet<String> = if backfill {
+        lake.list(ROLLUP_TABLE).await?.into_iter().collect()
+    } else {
+        BTreeSet::new()
+    };
     let mut by_day: BTreeMap<NaiveDate, Vec<String>> = BTreeMap::new();
     for path in lake.list(ORDERS_TABLE).await? {
         if !path.ends_with(".parquet") {
@@ -51,9 +83,16 @@ pub async fn compact_lake(
         let already_compact =
             files.len() == 1 && file_name(&files[0]).starts_with(COMPACTED_PREFIX);
         if already_compact {
+            let wanted = rollup_path_for(&files[0]);
+            if backfill && wanted.as_ref().is_some_and(|path| !rollups.contains(path)) {
+                let orders = read_day(lake, day, &files).await?;
+                write_rollup(lake, gate, day, &files[0], &orders).await?;
+                report.rollups_written += 1;
+            }
             continue;
         }
-        let (rows, dropped) = compact_partition(lake, gate, day, &files).await?;
+        let (rows, dropped) = compact_partition(lake, gate, day, &files, with_rollups).await?;
+        report.rollups_written += usize::from(with_rollups);
         report.partitions_compacted += 1;
         report.files_removed += files.len();
         report.rows_written += rows;
@@ -65,21 +104,62 @@ pub async fn compact_lake(
     Ok(report)
 }
 
+/// All rows of a day's files, as one batch.
+async fn read_day(
+    lake: &dyn LakeStore,
+    day: NaiveDate,
+    files: &[String],
+) -> Result<RecordBatch, LakeError> {
+    let mut batches = Vec::new();
+    for path in files {
+        batches.extend(read_parquet(path, lake.get(path).await?)?);
+    }
+    concat_batches(&schema(), &batches).map_err(|e| LakeError::Format {
+        path: partition_dir(day),
+        message: e.to_string(),
+    })
+}
+
+/// Writes the roll-up of `compacted` (whose rows are `orders`), then removes the day's
+/// older roll-ups.
+async fn write_rollup(
+    lake: &dyn LakeStore,
+    gate: &LakeGate,
+    day: NaiveDate,
+    compacted: &str,
+    orders: &RecordBatch,
+) -> Result<(), LakeError> {
+    let Some(path) = rollup_path_for(compacted) else {
+        return Ok(());
+    };
+    lake.put(&path, rollup_file(orders)?).await?;
+    let stale: Vec<String> = lake
+        .list(&rollup_dir(day))
+        .await?
+        .into_iter()
+        .filter(|p| *p != path)
+        .collect();
+    if !stale.is_empty() {
+        let _exclusive = gate.write().await;
+        for old in stale {
+            lake.delete(&old).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn compact_partition(
     lake: &dyn LakeStore,
     gate: &LakeGate,
     day: NaiveDate,
     files: &[String],
+    with_rollup: bool,
 ) -> Result<(usize, usize), LakeError> {
-    let mut batches = Vec::new();
-    for path in files {
-        batches.extend(read_parquet(path, lake.get(path).await?)?);
-    }
     let format = |message: String| LakeError::Format {
         path: partition_dir(day),
         message,
     };
-    let merged = concat_batches(&schema(), &batches).map_err(|e| format(e.to_string()))?;
+    let merged = read_day(lake, day, files).await?;
     let unique = first_received_per_order(&merged).map_err(|e| format(e.to_string()))?;
     let dropped = merged.num_rows() - unique.num_rows();
     let target = format!(
@@ -88,9 +168,14 @@ async fn compact_partition(
         Utc::now().format("%Y%m%dT%H%M%S%6f")
     );
     lake.put(&target, write_parquet(&unique)?).await?;
-    let _exclusive = gate.write().await;
-    for path in files.iter().filter(|p| **p != target) {
-        lake.delete(path).await?;
+    {
+        let _exclusive = gate.write().await;
+        for path in files.iter().filter(|p| **p != target) {
+            lake.delete(path).await?;
+        }
+    }
+    if with_rollup {
+        write_rollup(lake, gate, day, &target, &unique).await?;
     }
     Ok((unique.num_rows(), dropped))
 }

@@ -11,9 +11,10 @@ mod landing;
 mod local;
 mod mirrored;
 pub mod parquet;
+pub mod rollup;
 
 pub use adls::AdlsLake;
-pub use compaction::{compact_lake, CompactionReport};
+pub use compaction::{compact_lake, compact_lake_and_roll_up, CompactionReport};
 pub use landing::{land_batch, quarantine_poison};
 pub use local::LocalLake;
 pub use mirrored::MirroredLake;

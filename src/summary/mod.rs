@@ -8,7 +8,7 @@ mod window;
 pub use synapse::{build_batches, run_id, SynapseSummary, BUILD_SQL};
 pub use window::ReportWindow;
 
-use crate::lake::{compact_lake, CompactionReport, LakeGate, LakeStore};
+use crate::lake::{compact_lake_and_roll_up, CompactionReport, LakeGate, LakeStore};
 use crate::warehouse::{
     BuildStats, ReportRow, ReportWindowInfo, ServedReport, Warehouse, WarehouseError,
 };
@@ -140,7 +140,8 @@ impl SummaryService {
         let started = std::time::Instant::now();
         tracing::info!(as_of = %window.as_of, start = %window.start, end = %window.end, "building state_top_pizzas");
         let compaction: CompactionReport =
-            compact_lake(self.lake.as_ref(), &self.gate, Some(window.utc_days())).await?;
+            compact_lake_and_roll_up(self.lake.as_ref(), &self.gate, Some(window.utc_days()))
+                .await?;
         let warehouse = self.warehouse.clone();
         let stats: BuildStats = tokio::task::spawn_blocking(move || {
             let stats = warehouse.build_summary(&window)?;

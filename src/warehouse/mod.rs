@@ -17,6 +17,7 @@ mod report;
 pub use report::{report_row, ReportRow, ReportWindowInfo};
 
 use crate::lake::parquet::{schema, write_parquet};
+use crate::lake::rollup::{rollup_path_for, rollup_schema};
 use crate::lake::{LakeGate, COMPACTED_PREFIX, ORDERS_TABLE};
 use crate::population::StatePopulation;
 use crate::summary::ReportWindow;
@@ -38,6 +39,9 @@ const REFRESH_LOG_SQL: &str = include_str!("../../sql/duckdb/refresh_log.sql");
 /// A zero-row file of the lake schema, outside the table folder: what the view and the
 /// summary read when there is nothing (yet) to read, so their columns always bind.
 const EMPTY_SCHEMA_FILE: &str = "_schema/orders_enriched/order_date=1970-01-01/empty.parquet";
+/// The same for the daily customer roll-ups.
+const EMPTY_ROLLUP_FILE: &str =
+    "_schema/orders_daily_customers/order_date=1970-01-01/empty.parquet";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
@@ -58,10 +62,12 @@ fn db_error(context: impl Into<String>) -> impl FnOnce(duckdb::Error) -> Warehou
     move |source| WarehouseError::DuckDb { context, source }
 }
 
-/// The window's files, in the three lists `state_top_pizzas.sql` reads.
+/// The window's files, in the four lists `state_top_pizzas.sql` reads.
 #[derive(Debug, Default)]
 struct WindowFiles {
-    /// Compacted (already de-duplicated) days wholly inside the window.
+    /// Daily customer roll-ups of compacted days wholly inside the window.
+    rollups: Vec<String>,
+    /// Compacted (already de-duplicated) days wholly inside the window, without a roll-up.
     whole_days: Vec<String>,
     /// Compacted days the window cuts.
     edge_days: Vec<String>,
@@ -274,7 +280,14 @@ impl Warehouse {
                 .collect();
             names.sort();
             let compacted = names.len() == 1 && names[0].starts_with(COMPACTED_PREFIX);
-            let list = match (compacted, window.covers_utc_day(day)) {
+            let whole = window.covers_utc_day(day);
+            if compacted && whole {
+                if let Some(rollup) = self.rollup_of(day, &names[0]) {
+                    files.rollups.push(rollup);
+                    continue;
+                }
+            }
+            let list = match (compacted, whole) {
                 (true, true) => &mut files.whole_days,
                 (true, false) => &mut files.edge_days,
                 (false, _) => &mut files.mixed,
@@ -288,6 +301,13 @@ impl Warehouse {
         Ok(files)
     }
 
+    /// The roll-up of the compacted file `compacted` of `day`, if it has been written.
+    fn rollup_of(&self, day: NaiveDate, compacted: &str) -> Option<String> {
+        let lake_path = format!("{}/{compacted}", crate::lake::partition_dir(day));
+        let path = self.lake_root.join(rollup_path_for(&lake_path)?);
+        path.is_file().then(|| path.display().to_string())
+    }
+
     /// Builds `state_top_pizzas` for `window` and logs the run.
     pub fn build_summary(&self, window: &ReportWindow) -> Result<BuildStats, WarehouseError> {
         let started = Instant::now();
@@ -296,7 +316,10 @@ impl Warehouse {
         let files = self.window_files(window)?;
         let refreshed_at = crate::order::truncate_to_micros(Utc::now());
         let report_rows = self.build_report(&conn, window, &files, refreshed_at)?;
-        let files_read = files.whole_days.len() + files.edge_days.len() + files.mixed.len();
+        let files_read = files.rollups.len()
+            + files.whole_days.len()
+            + files.edge_days.len()
+            + files.mixed.len();
         let duration_ms = started.elapsed().as_millis() as u64;
         conn.execute(
             "INSERT INTO refresh_log VALUES ($1::TIMESTAMPTZ, $2::TIMESTAMPTZ, $3::TIMESTAMPTZ, $4::TIMESTAMPTZ, $5, $6, $7)",
@@ -332,6 +355,7 @@ impl Warehouse {
         refreshed_at: DateTime<Utc>,
     ) -> Result<usize, WarehouseError> {
         let sql = STATE_TOP_PIZZAS_SQL
+            .replace("{{rollup_files}}", &self.rollup_list(&files.rollups))
             .replace("{{whole_day_files}}", &self.file_list(&files.whole_days))
             .replace("{{edge_day_files}}", &self.file_list(&files.edge_days))
             .replace("{{mixed_files}}", &self.file_list(&files.mixed));
@@ -346,12 +370,15 @@ impl Warehouse {
         .map_err(db_error("build state_top_pizzas"))
     }
 
-    /// A DuckDB list literal of files; an empty list reads the zero-row schema file.
+    /// A DuckDB list literal of order files; an empty list reads the zero-row schema file.
     fn file_list(&self, files: &[String]) -> String {
-        let empty = [self.empty_schema_file()];
-        let files = if files.is_empty() { &empty[..] } else { files };
-        let quoted: Vec<String> = files.iter().map(|f| sql_string(f)).collect();
-        format!("[{}]", quoted.join(", "))
+        list_literal(files, &self.empty_schema_file())
+    }
+
+    /// A DuckDB list literal of roll-up files (or of the zero-row roll-up file).
+    fn rollup_list(&self, files: &[String]) -> String {
+        let empty = self.lake_root.join(EMPTY_ROLLUP_FILE);
+        list_literal(files, &empty.display().to_string())
     }
 
     /// When the last summary was built, for the timer's past-due check.
@@ -461,6 +488,14 @@ impl Warehouse {
     }
 }
 
+/// A DuckDB list literal of `files`, or of `empty` alone when there are none.
+fn list_literal(files: &[String], empty: &str) -> String {
+    let empty = [empty.to_string()];
+    let files = if files.is_empty() { &empty[..] } else { files };
+    let quoted: Vec<String> = files.iter().map(|f| sql_string(f)).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
 /// Takes `DB.lock` beside the database, exclusively, for as long as the file stays open.
 fn lock_beside(db_path: &Path) -> Result<File, WarehouseError> {
     let mut name = db_path.as_os_str().to_owned();
@@ -482,11 +517,20 @@ fn lock_beside(db_path: &Path) -> Result<File, WarehouseError> {
 }
 
 fn write_empty_schema_file(lake_root: &Path) -> Result<(), WarehouseError> {
-    let path = lake_root.join(EMPTY_SCHEMA_FILE);
+    write_empty_file(lake_root, EMPTY_SCHEMA_FILE, schema())?;
+    write_empty_file(lake_root, EMPTY_ROLLUP_FILE, rollup_schema())
+}
+
+fn write_empty_file(
+    lake_root: &Path,
+    relative: &str,
+    schema: arrow::datatypes::SchemaRef,
+) -> Result<(), WarehouseError> {
+    let path = lake_root.join(relative);
     if path.exists() {
         return Ok(());
     }
-    let bytes = write_parquet(&RecordBatch::new_empty(schema()))
+    let bytes = write_parquet(&RecordBatch::new_empty(schema))
         .map_err(|e| WarehouseError::Io(e.to_string()))?;
     let io = |e: std::io::Error| WarehouseError::Io(format!("{}: {e}", path.display()));
     std::fs::create_dir_all(path.parent().unwrap()).map_err(io)?;

@@ -19,7 +19,7 @@ if [ "$smoke" = 1 ]; then
   wrk_secs=3; lat_rate=500; lat_secs=5; lake_orders=200000; stage_events=100000; refresh_runs=1
 else
   out="${BENCH_OUT:-docs/BENCHMARKS.md}"
-  wrk_secs=20; lat_rate=5000; lat_secs=60; lake_orders=100000000; stage_events=2000000; refresh_runs=3
+  wrk_secs=20; lat_rate=5000; lat_secs=60; lake_orders=100000000; stage_events=2000000; refresh_runs=5
 fi
 
 if ! command -v wrk >/dev/null; then

@@ -69,9 +69,10 @@ fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut enriched_batches = Vec::with_capacity(batches.len());
     runtime.block_on(async {
-        for events in &batches {
-            let enriched = enrich_batch(events.clone(), &customers).await?;
+        // The batches are handed over as the trigger hands them: owned, no copy.
+        for events in batches {
             let (first, last) = (events[0].seq, events[events.len() - 1].seq);
+            let enriched = enrich_batch(events, &customers).await?;
             land_batch(&ours_lake, &enriched.rows, "0", first, last).await?;
             enriched_batches.push(enriched.rows);
         }

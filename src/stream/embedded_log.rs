@@ -202,13 +202,8 @@ impl EmbeddedLog {
     }
 
     pub fn stats(&self, consumer: &str) -> Result<LogStats, LogError> {
-        let last_seq = {
-            let conn = self.reader.lock().unwrap();
-            conn.query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))
-                .map_err(|e| self.error(e))?
-        };
         Ok(LogStats {
-            last_seq,
+            last_seq: self.last_seq(),
             checkpoint: self.checkpoint(consumer)?,
         })
     }
@@ -334,12 +329,14 @@ fn run_writer(
         }
         match append_group(&mut conn, &appends) {
             Ok((outcomes, last_appended)) => {
-                for (request, outcome) in appends.into_iter().zip(outcomes) {
-                    let _ = request.reply.send(Ok(outcome));
-                }
+                // Published before any 202 goes out: whoever saw the 202 also sees the
+                // event in `last_seq` (and so in the backlog metric).
                 if let Some(seq) = last_appended {
                     last_seq.fetch_max(seq, Ordering::AcqRel);
                     appended.notify_one();
+                }
+                for (request, outcome) in appends.into_iter().zip(outcomes) {
+                    let _ = request.reply.send(Ok(outcome));
                 }
             }
             Err(e) => {

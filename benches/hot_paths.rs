@@ -9,7 +9,7 @@ use chrono::{Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pizza_pipeline::customers::{demo_customers, CustomerDirectory, SqliteCustomers, DEMO_SEED};
 use pizza_pipeline::enrich::{enrich_batch, EnrichedOrder, StreamedEvent};
-use pizza_pipeline::lake::parquet::{to_record_batch, write_parquet};
+use pizza_pipeline::lake::parquet::{to_record_batch, write_parquet_as, FileKind};
 use pizza_pipeline::lake::LakeGate;
 use pizza_pipeline::order::{parse_orders, OrderEvent, PizzaType};
 use pizza_pipeline::summary::ReportWindow;
@@ -139,7 +139,7 @@ fn write_lake_file(c: &mut Criterion) {
     let mut group = c.benchmark_group("parquet");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.bench_function(BenchmarkId::new("write batch", BATCH), |b| {
-        b.iter(|| write_parquet(&to_record_batch(&refs)).unwrap())
+        b.iter(|| write_parquet_as(&to_record_batch(&refs), FileKind::Landed).unwrap())
     });
     group.finish();
 }

@@ -53,11 +53,19 @@ pub async fn enrich_batch(
     events: Vec<StreamedEvent>,
     directory: &dyn CustomerDirectory,
 ) -> Result<Enriched, CustomerLookupError> {
-    let mut decoded = Vec::with_capacity(events.len());
+    let enriched_at = crate::order::truncate_to_micros(Utc::now());
+    // Rows are built as events decode (each body is freed at once), then joined in place.
+    let mut rows = Vec::with_capacity(events.len());
     let mut poison = Vec::new();
     for streamed in events {
         match serde_json::from_str::<OrderEvent>(&streamed.body) {
-            Ok(event) => decoded.push((streamed, event)),
+            Ok(event) => rows.push(EnrichedOrder {
+                event,
+                customer: None,
+                stream_partition: streamed.partition,
+                stream_seq: streamed.seq,
+                enriched_at,
+            }),
             Err(e) => poison.push(PoisonEvent {
                 partition: streamed.partition,
                 seq: streamed.seq,
@@ -66,20 +74,12 @@ pub async fn enrich_batch(
             }),
         }
     }
-    let mut ids: Vec<i64> = decoded.iter().map(|(_, e)| e.customer_id).collect();
+    let mut ids: Vec<i64> = rows.iter().map(|r| r.event.customer_id).collect();
     ids.sort_unstable();
     ids.dedup();
     let customers = directory.lookup(&ids).await?;
-    let enriched_at = crate::order::truncate_to_micros(Utc::now());
-    let rows = decoded
-        .into_iter()
-        .map(|(streamed, event)| EnrichedOrder {
-            customer: customers.get(&event.customer_id).cloned(),
-            event,
-            stream_partition: streamed.partition,
-            stream_seq: streamed.seq,
-            enriched_at,
-        })
-        .collect();
+    for row in &mut rows {
+        row.customer = customers.get(&row.event.customer_id).cloned();
+    }
     Ok(Enriched { rows, poison })
 }

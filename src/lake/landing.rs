@@ -25,7 +25,8 @@ pub async fn land_batch(
     let mut written = Vec::with_capacity(by_day.len());
     for (day, day_rows) in by_day {
         let path = batch_file(day, partition, first_seq, last_seq);
-        let bytes = parquet::write_parquet(&parquet::to_record_batch(&day_rows))?;
+        let batch = parquet::to_record_batch(&day_rows);
+        let bytes = parquet::write_parquet_as(&batch, parquet::FileKind::Landed)?;
         lake.put(&path, bytes).await?;
         written.push(path);
     }

@@ -97,10 +97,48 @@ mod micros_rfc3339 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        if let Some(ts) = super::parse_canonical_ts(&text) {
+            return Ok(ts);
+        }
         DateTime::parse_from_rfc3339(&text)
             .map(|t| t.with_timezone(&Utc))
             .map_err(serde::de::Error::custom)
     }
+}
+
+/// Reads the one layout [`format_ts`] writes, `YYYY-MM-DDTHH:MM:SS.ffffffZ`, without
+/// chrono's general RFC 3339 parser: every event carries two of them, and decoding them
+/// was a fifth of decoding an event. Anything else (another layout, a leap second, an
+/// impossible date) gives `None`, and the caller falls back to the general parser.
+fn parse_canonical_ts(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    let separators = [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+    ];
+    if b.len() != 27 || b[26] != b'Z' || separators.iter().any(|&(i, c)| b[i] != c) {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        b[range].iter().try_fold(0u32, |value, &digit| {
+            digit
+                .is_ascii_digit()
+                .then(|| value * 10 + u32::from(digit - b'0'))
+        })
+    };
+    let date =
+        chrono::NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)?;
+    let time = chrono::NaiveTime::from_hms_micro_opt(
+        number(11..13)?,
+        number(14..16)?,
+        number(17..19)?,
+        number(20..26)?,
+    )?;
+    Some(date.and_time(time).and_utc())
 }
 
 #[cfg(test)]
@@ -126,6 +164,57 @@ mod tests {
         );
         let back: OrderEvent = serde_json::from_str(&json).unwrap();
         assert_eq!(back, event);
+    }
+
+    proptest::proptest! {
+        /// The canonical fast path reads exactly what the general parser reads.
+        #[test]
+        fn canonical_timestamps_read_as_the_general_parser_reads_them(
+            micros in -62_135_596_800_000_000i64..253_402_300_799_999_999i64,
+        ) {
+            let ts = DateTime::from_timestamp_micros(micros).unwrap();
+            let text = format_ts(&ts);
+            let general = DateTime::parse_from_rfc3339(&text).unwrap().with_timezone(&Utc);
+            proptest::prop_assert_eq!(parse_canonical_ts(&text), Some(general));
+            proptest::prop_assert_eq!(general, ts);
+        }
+
+        /// Any other text either reads as the general parser reads it, or is left to it.
+        #[test]
+        fn other_text_is_never_misread(text in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{6}[Z+-]") {
+            if let Some(fast) = parse_canonical_ts(&text) {
+                let general = DateTime::parse_from_rfc3339(&text).unwrap().with_timezone(&Utc);
+                proptest::prop_assert_eq!(fast, general);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_leaves_other_layouts_to_the_general_parser() {
+        for text in [
+            "2026-03-01T18:30:00Z",             // no fraction
+            "2026-03-01T18:30:00.123Z",         // milliseconds
+            "2026-03-01T18:30:00.123456+00:00", // an offset
+            "2026-02-30T18:30:00.000000Z",      // no such day
+            "2016-12-31T23:59:60.000000Z",      // a leap second
+            "2026-03-01 18:30:00.123456Z",      // a space
+            "+026-03-01T18:30:00.123456Z",      // a sign is not a digit
+        ] {
+            assert_eq!(parse_canonical_ts(text), None, "{text}");
+        }
+        let event: OrderEvent = serde_json::from_str(
+            r#"{"order_id":1,"customer_id":2,"type":"veggie","qty":1,"retail_price_cents":5,
+                "order_ts":"2026-03-01T18:30:00+02:00","received_at":"2016-12-31T23:59:60.5Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            event.order_ts,
+            "2026-03-01T16:30:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert_eq!(
+            event.received_at,
+            DateTime::parse_from_rfc3339("2016-12-31T23:59:60.5Z").unwrap()
+        );
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub async fn enrich_batch(
     let mut rows = Vec::with_capacity(events.len());
     let mut poison = Vec::new();
     for streamed in events {
-        match serde_json::from_str::<OrderEvent>(&streamed.body) {
+        match OrderEvent::from_json(&streamed.body) {
             Ok(event) => rows.push(EnrichedOrder {
                 event,
                 customer: None,

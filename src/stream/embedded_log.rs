@@ -219,7 +219,7 @@ impl EmbeddedLog {
             )
             .optional()
             .map_err(|e| self.error(e))?;
-        Ok(row.and_then(|(seq, body)| serde_json::from_str(&body).ok().map(|e| (seq, e))))
+        Ok(row.and_then(|(seq, body)| OrderEvent::from_json(&body).ok().map(|e| (seq, e))))
     }
 
     /// Number of conflicting duplicates held in quarantine.
@@ -393,7 +393,7 @@ fn append_group(conn: &mut Connection, group: &[AppendRequest]) -> rusqlite::Res
                     PublishOutcome::Appended
                 } else {
                     let first: String = existing.query_row([event.order_id], |r| r.get(0))?;
-                    let same = serde_json::from_str::<OrderEvent>(&first)
+                    let same = OrderEvent::from_json(&first)
                         .map(|first| first.same_order_as(event))
                         .unwrap_or(false);
                     if same {

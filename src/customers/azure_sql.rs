@@ -6,11 +6,9 @@
 //! and no SQL is ever built from data. Answers go through the shared cache.
 
 use super::cache::{answers_for, CustomerCache};
-use super::{normalise_state, Customer, CustomerDirectory, CustomerLookupError};
+use super::{normalise_state, Customer, CustomerDirectory, CustomerLookupError, FoundCustomers};
 use crate::azure::tds::{Statement, TdsClient, TdsSession};
 use crate::stream::BoxFuture;
-use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The lookup statement; `@P1` is the JSON array of ids.
 pub const LOOKUP_SQL: &str = include_str!("../../sql/azure_sql/lookup_customers.sql");
@@ -77,7 +75,7 @@ impl CustomerDirectory for AzureSqlCustomers {
     fn lookup<'a>(
         &'a self,
         ids: &'a [i64],
-    ) -> BoxFuture<'a, Result<HashMap<i64, Arc<Customer>>, CustomerLookupError>> {
+    ) -> BoxFuture<'a, Result<FoundCustomers, CustomerLookupError>> {
         Box::pin(self.cache.lookup_through(ids, move |missing| async move {
             let rows = self.lookup_uncached(&missing).await?;
             Ok(answers_for(&missing, rows))

@@ -3,8 +3,7 @@
 //! Customers are a fixed reference table while the pipeline runs (a reload replaces the
 //! whole table and clears the cache), so an answer — found or not — never goes stale.
 
-use super::{Customer, CustomerLookupError};
-use std::collections::HashMap;
+use super::{ById, Customer, CustomerLookupError, FoundCustomers};
 use std::sync::{Arc, RwLock};
 
 /// Entries kept before the cache starts over; bounds memory for huge customer tables.
@@ -15,14 +14,14 @@ pub type CachedAnswer = Option<Arc<Customer>>;
 
 #[derive(Default)]
 pub struct CustomerCache {
-    answers: RwLock<HashMap<i64, CachedAnswer>>,
+    answers: RwLock<ById<CachedAnswer>>,
 }
 
 impl CustomerCache {
     /// Splits `ids` into the customers the cache knows (found ones only) and the ids it
     /// has never looked up (sorted, without repeats).
-    pub fn split(&self, ids: &[i64]) -> (HashMap<i64, Arc<Customer>>, Vec<i64>) {
-        let mut found = HashMap::with_capacity(ids.len());
+    pub fn split(&self, ids: &[i64]) -> (FoundCustomers, Vec<i64>) {
+        let mut found = FoundCustomers::with_capacity_and_hasher(ids.len(), Default::default());
         let mut missing = Vec::new();
         let answers = self.answers.read().unwrap();
         for &id in ids {
@@ -40,11 +39,7 @@ impl CustomerCache {
     }
 
     /// Remembers fresh answers and adds the found ones to `found`.
-    pub fn remember(
-        &self,
-        looked_up: Vec<(i64, CachedAnswer)>,
-        found: &mut HashMap<i64, Arc<Customer>>,
-    ) {
+    pub fn remember(&self, looked_up: Vec<(i64, CachedAnswer)>, found: &mut FoundCustomers) {
         let mut answers = self.answers.write().unwrap();
         if answers.len() + looked_up.len() > CACHE_LIMIT {
             answers.clear();
@@ -63,7 +58,7 @@ impl CustomerCache {
         &self,
         ids: &[i64],
         fetch: F,
-    ) -> Result<HashMap<i64, Arc<Customer>>, CustomerLookupError>
+    ) -> Result<FoundCustomers, CustomerLookupError>
     where
         F: FnOnce(Vec<i64>) -> Fut,
         Fut: std::future::Future<Output = Result<Vec<(i64, CachedAnswer)>, CustomerLookupError>>,
@@ -82,7 +77,7 @@ impl CustomerCache {
 
 /// The answers of one lookup: every asked id, with the customers the database returned.
 pub fn answers_for(ids: &[i64], rows: Vec<Customer>) -> Vec<(i64, CachedAnswer)> {
-    let mut by_id: HashMap<i64, Arc<Customer>> = rows
+    let mut by_id: FoundCustomers = rows
         .into_iter()
         .map(|c| (c.customer_id, Arc::new(c)))
         .collect();
@@ -110,7 +105,7 @@ mod tests {
         let (found, missing) = cache.split(&[3, 1, 3, 2]);
         assert!(found.is_empty());
         assert_eq!(missing, vec![1, 2, 3]);
-        let mut found = HashMap::new();
+        let mut found = FoundCustomers::default();
         cache.remember(
             answers_for(&missing, vec![customer(1), customer(3)]),
             &mut found,

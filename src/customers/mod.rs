@@ -45,12 +45,19 @@ pub enum CustomerLookupError {
     Unavailable(String),
 }
 
+/// Maps keyed by customer id: foldhash, seeded per map, instead of std's SipHash (the
+/// ids come from clients, so the hash stays seeded), since enrichment probes one per order.
+pub type ById<V> = HashMap<i64, V, foldhash::fast::RandomState>;
+
+/// The customers one lookup found, by id.
+pub type FoundCustomers = ById<Arc<Customer>>;
+
 /// Batched customer lookup. Unknown ids are simply absent from the answer.
 pub trait CustomerDirectory: Send + Sync + 'static {
     fn lookup<'a>(
         &'a self,
         ids: &'a [i64],
-    ) -> BoxFuture<'a, Result<HashMap<i64, Arc<Customer>>, CustomerLookupError>>;
+    ) -> BoxFuture<'a, Result<FoundCustomers, CustomerLookupError>>;
 }
 
 /// The USPS state code as stored: trimmed and upper-cased.

@@ -4,10 +4,11 @@
 //! stopped), so a looked-up answer — found or not — never goes stale and is cached.
 
 use super::cache::{CachedAnswer, CustomerCache};
-use super::{normalise_state, Customer, CustomerDirectory, CustomerLookupError, CSV_HEADER};
+use super::{
+    normalise_state, Customer, CustomerDirectory, CustomerLookupError, FoundCustomers, CSV_HEADER,
+};
 use crate::stream::BoxFuture;
 use rusqlite::{params, Connection, OptionalExtension};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -206,7 +207,7 @@ impl CustomerDirectory for SqliteCustomers {
     fn lookup<'a>(
         &'a self,
         ids: &'a [i64],
-    ) -> BoxFuture<'a, Result<HashMap<i64, Arc<Customer>>, CustomerLookupError>> {
+    ) -> BoxFuture<'a, Result<FoundCustomers, CustomerLookupError>> {
         Box::pin(self.cache.lookup_through(ids, move |missing| async move {
             // SQLite calls block; keep them off the async workers.
             tokio::task::block_in_place(|| self.lookup_uncached(&missing)).map_err(|e| {

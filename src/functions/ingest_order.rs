@@ -117,8 +117,16 @@ fn refusal(rejection: Rejection) -> Refusal {
     }
 }
 
-/// 202 naming the accepted order ids; duplicates (already accepted, counted once) and
-/// conflicts (same id, different payload: the first stands) are named too.
+/// The body of a 202: the accepted order ids; duplicates (already accepted, counted
+/// once) and conflicts (same id, different payload: the first stands) are named too.
+#[derive(serde::Serialize)]
+struct Accepted {
+    accepted: Vec<i64>,
+    duplicates: Vec<i64>,
+    conflicts: Vec<i64>,
+}
+
+/// Answers 202 with [`Accepted`] and counts each outcome.
 fn answer(
     state: &FunctionsState,
     orders: &[crate::order::Order],
@@ -148,9 +156,10 @@ fn answer(
             }
         }
     }
-    (
-        StatusCode::ACCEPTED,
-        Json(json!({"accepted": accepted, "duplicates": duplicates, "conflicts": conflicts})),
-    )
-        .into_response()
+    let body = Accepted {
+        accepted,
+        duplicates,
+        conflicts,
+    };
+    (StatusCode::ACCEPTED, Json(body)).into_response()
 }

@@ -45,8 +45,8 @@ pub enum CustomerLookupError {
     Unavailable(String),
 }
 
-/// Maps keyed by customer id: foldhash, seeded per map, instead of std's SipHash (the
-/// ids come from clients, so the hash stays seeded), since enrichment probes one per order.
+/// Maps keyed by customer id. Enrichment probes one per order, so they hash with foldhash
+/// instead of std's SipHash; it stays seeded per map, since the ids come from clients.
 pub type ById<V> = HashMap<i64, V, foldhash::fast::RandomState>;
 
 /// The customers one lookup found, by id.

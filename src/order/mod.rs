@@ -146,13 +146,13 @@ pub fn truncate_to_micros(ts: DateTime<Utc>) -> DateTime<Utc> {
 
 /// RFC 3339 with microseconds and a `Z`, the one timestamp format on the wire.
 pub fn format_ts(ts: &DateTime<Utc>) -> String {
-    canonical_ts(ts).unwrap_or_else(|| ts.to_rfc3339_opts(SecondsFormat::Micros, true))
+    write_canonical_ts(ts).unwrap_or_else(|| ts.to_rfc3339_opts(SecondsFormat::Micros, true))
 }
 
 /// Writes `YYYY-MM-DDTHH:MM:SS.ffffffZ` digit by digit: chrono's general formatter was
 /// the largest part of writing an event, which carries two timestamps. `None` (chrono
 /// writes it) for a year outside 0000–9999 or a leap second.
-fn canonical_ts(ts: &DateTime<Utc>) -> Option<String> {
+fn write_canonical_ts(ts: &DateTime<Utc>) -> Option<String> {
     let (date, time) = (ts.date_naive(), ts.time());
     let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
     let nanos = time.nanosecond();
@@ -303,7 +303,7 @@ mod tests {
         let far = DateTime::from_timestamp_micros(253_402_300_800_000_000).unwrap(); // year 10000
         let before = DateTime::from_timestamp_micros(-62_167_219_200_000_001).unwrap(); // year -1
         for ts in [leap, far, before] {
-            assert_eq!(canonical_ts(&ts), None, "{ts:?}");
+            assert_eq!(write_canonical_ts(&ts), None, "{ts:?}");
             assert_eq!(
                 format_ts(&ts),
                 ts.to_rfc3339_opts(SecondsFormat::Micros, true)

@@ -60,6 +60,21 @@ start_server() {
 stop_server() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 wrk_rate() { awk '/^Requests\/sec:/ {print $2}'; }
 wrk_p99() { awk '$1 == "99%" {print $2}'; }
+# ingest_counts URL -> "accepted duplicates" from dev's /metrics
+ingest_counts() {
+  curl -s "$1/metrics" | awk '$1 == "pizza_orders_accepted_total" {a=$2} $1 == "pizza_orders_duplicate_total" {d=$2} END {print a+0, d+0}'
+}
+# require_all_new WHAT "BEFORE" "AFTER" -> prints the orders appended between the two counts.
+# A duplicate is answered without a log write or an fsync, so a run that re-sent earlier
+# order_ids would measure the cheap path: the benchmark stops rather than report it.
+require_all_new() {
+  read -r a0 d0 <<<"$2"; read -r a1 d1 <<<"$3"
+  if [ "$((d1 - d0))" != 0 ] || [ "$((a1 - a0))" = 0 ]; then
+    echo "bench: the $1 ingest run was not all new orders ($((a1 - a0)) appended, $((d1 - d0)) duplicates); fix the wrk script's order_ids" >&2
+    exit 1
+  fi
+  echo "$((a1 - a0))"
+}
 
 # Startup: process start to the first 200 from /healthz, and idle RSS after 3 s.
 startup() { # startup CMD... -> "ms rss_kib"
@@ -95,15 +110,19 @@ details+=("- First start on an empty data dir (creates 5,000 demo customers): ${
 echo "bench: ingest (single orders, then arrays of 100)"
 start_server baseline "$examples/baseline_202" 127.0.0.1:0; base_pid=$pid; base_url=$url
 start_server dev "$bin" dev --data-dir "$work/ingest" --listen 127.0.0.1:0 --summary-schedule off; dev_pid=$pid; dev_url=$url
-# Both servers are warmed up first, the same way, and the warm-up is not counted: a fresh
-# dev ran 9-28 % slower in its first 10-15 s than in later runs (bench/NOTES.md).
+# Both servers get the same untimed warm-up (connections, allocator, page cache).
 for warm_url in "$dev_url" "$base_url"; do
   wrk -t2 -c64 -d${warm_secs}s -s benches/wrk/post_order.lua "$warm_url/api/orders" >/dev/null
 done
+before=$(ingest_counts "$dev_url")
 single=$(wrk -t2 -c64 -d${wrk_secs}s -s benches/wrk/post_order.lua "$dev_url/api/orders" | wrk_rate)
+single_new=$(require_all_new "single-order" "$before" "$(ingest_counts "$dev_url")")
+details+=("- Single-order ingest appended ${single_new} new orders to the log in the measured ${wrk_secs} s, and 0 duplicates: every POST counted paid for its insert and its share of a commit.")
 single_base=$(wrk -t2 -c64 -d${wrk_secs}s -s benches/wrk/post_order.lua "$base_url/api/orders" | wrk_rate)
 row "ingest, single-order POSTs (keep-alive, durable 202)" "$(printf '%.0f' "$single") orders/s" "$(printf '%.0f' "$single_base")/s (do-nothing axum 202)" "$(ratio "$single" "$single_base")" "≥ 0.50"
+before=$(ingest_counts "$dev_url")
 batch=$(wrk -t2 -c16 -d${wrk_secs}s -s benches/wrk/post_batch.lua "$dev_url/api/orders" | wrk_rate)
+require_all_new "array" "$before" "$(ingest_counts "$dev_url")" >/dev/null
 batch_base=$(wrk -t2 -c16 -d${wrk_secs}s -s benches/wrk/post_batch.lua "$base_url/api/orders" | wrk_rate)
 row "ingest, arrays of 100 orders" "$(python3 -c "print(f'{$batch*100:.0f}')") orders/s" "$(python3 -c "print(f'{$batch_base*100:.0f}')")/s (do-nothing axum 202)" "$(ratio "$batch" "$batch_base")" "—"
 

@@ -1,4 +1,5 @@
--- wrk script: array POSTs of 100 orders with unique order_ids (each wrk thread its own range).
+-- wrk script: array POSTs of 100 orders with unique order_ids: each wrk thread has its own
+-- range, and each run starts 10^7 ids past the last run started a second or more earlier.
 -- Usage: wrk -t2 -c16 -d20s -s benches/wrk/post_batch.lua http://127.0.0.1:8080/api/orders
 local counter = 0
 local threads = 0
@@ -6,7 +7,7 @@ local per_request = 100
 
 function setup(thread)
   threads = threads + 1
-  thread:set("base", threads * 1000000000 + math.floor(os.time() % 100000) * 10000)
+  thread:set("base", threads * 1e13 + (os.time() % 1e6) * 1e7)
 end
 
 function init(args)

@@ -1,11 +1,14 @@
--- wrk script: single-order POSTs with unique order_ids (each wrk thread its own range).
+-- wrk script: single-order POSTs with unique order_ids: each wrk thread has its own range,
+-- and each run starts 10^6 ids past the last run started a second or more earlier, so a
+-- warm-up or an earlier run on the same server never turns a measured POST into a
+-- duplicate (a duplicate costs no log write and no fsync; bench/run.sh checks for them).
 -- Usage: wrk -t2 -c64 -d20s -s benches/wrk/post_order.lua http://127.0.0.1:8080/api/orders
 local counter = 0
 local threads = 0
 
 function setup(thread)
   threads = threads + 1
-  thread:set("base", threads * 100000000 + math.floor(os.time() % 100000) * 1000)
+  thread:set("base", threads * 1e12 + (os.time() % 1e6) * 1e6)
 end
 
 function init(args)

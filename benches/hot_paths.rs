@@ -1,6 +1,7 @@
 //! The hot paths of an order, one criterion group each:
-//! parse + validate (SPEC §3), enrich a batch (customer join through the cache), write a
-//! batch to Parquet (the lake file), and build the summary (DuckDB over a generated lake).
+//! parse + validate (SPEC §3), read the Event Hubs trigger's invocation (the host's
+//! payload for a batch), enrich a batch (customer join through the cache), write a batch
+//! to Parquet (the lake file), and build the summary (DuckDB over a generated lake).
 //!
 //! `cargo bench --bench hot_paths` (release profile, the project's one build); the
 //! figures feed `docs/BENCHMARKS.md` through `bench/run.sh`.
@@ -9,6 +10,7 @@ use chrono::{Duration, TimeZone, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use pizza_pipeline::customers::{demo_customers, CustomerDirectory, SqliteCustomers, DEMO_SEED};
 use pizza_pipeline::enrich::{enrich_batch, EnrichedOrder, StreamedEvent};
+use pizza_pipeline::functions::invocation::{decode_eventhub_batch, encode_eventhub_batch};
 use pizza_pipeline::lake::parquet::{to_record_batch, write_parquet_as, FileKind};
 use pizza_pipeline::lake::LakeGate;
 use pizza_pipeline::order::{parse_orders, OrderEvent, PizzaType};
@@ -55,6 +57,29 @@ fn parse_and_validate(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1000));
     group.bench_function("array of 1000", |b| {
         b.iter(|| parse_orders(array.as_bytes(), now).unwrap())
+    });
+    group.finish();
+}
+
+fn invocation(c: &mut Criterion) {
+    let bodies: Vec<String> = events(BATCH)
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    let enqueued = Utc.with_ymd_and_hms(2026, 3, 1, 18, 30, 0).unwrap();
+    let batch: Vec<(i64, &str, _)> = bodies
+        .iter()
+        .enumerate()
+        .map(|(seq, body)| (seq as i64, body.as_str(), enqueued))
+        .collect();
+    let payload = encode_eventhub_batch("0", &batch, "orders", "$Default");
+    let mut group = c.benchmark_group("invocation");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function(BenchmarkId::new("decode eventhub batch", BATCH), |b| {
+        b.iter(|| decode_eventhub_batch(&payload).unwrap())
+    });
+    group.bench_function(BenchmarkId::new("encode eventhub batch", BATCH), |b| {
+        b.iter(|| encode_eventhub_batch("0", &batch, "orders", "$Default"))
     });
     group.finish();
 }
@@ -182,6 +207,7 @@ fn build_summary(c: &mut Criterion) {
 criterion_group!(
     benches,
     parse_and_validate,
+    invocation,
     enrich,
     write_lake_file,
     build_summary

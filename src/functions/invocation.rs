@@ -20,12 +20,16 @@ pub const ORDERS_BINDING: &str = "orders";
 /// Binding name of the timer trigger in `functions/build_state_summary/function.json`.
 pub const TIMER_BINDING: &str = "timer";
 
+/// Both members are kept as raw JSON and read only where a trigger asks for a key: an
+/// Event Hubs batch carries several per-event arrays (`PropertiesArray`,
+/// `SystemPropertiesArray`, …) that `enrich_orders` never reads, and building value
+/// trees for them was most of the cost of decoding a batch.
 #[derive(Debug, Deserialize)]
 pub struct InvocationRequest<'a> {
     #[serde(rename = "Data", default, borrow)]
     pub data: HashMap<String, &'a RawValue>,
-    #[serde(rename = "Metadata", default)]
-    pub metadata: Map<String, Value>,
+    #[serde(rename = "Metadata", default, borrow)]
+    pub metadata: HashMap<String, &'a RawValue>,
 }
 
 #[derive(Debug, Serialize, Deserialize, Default)]
@@ -81,37 +85,14 @@ pub fn decode_eventhub_batch(body: &[u8]) -> Result<EventHubBatch, InvocationErr
         .get(ORDERS_BINDING)
         .ok_or(InvocationError::MissingBinding(ORDERS_BINDING))?;
     let bodies = event_bodies(raw)?;
-    let seqs: Vec<i64> = nested_array(
-        request.metadata.get("SequenceNumberArray"),
-        "Metadata.SequenceNumberArray",
-    )?
-    .iter()
-    .map(|v| {
-        v.as_i64()
-            .ok_or_else(|| bad("Metadata.SequenceNumberArray", "holds a non-integer"))
-    })
-    .collect::<Result<_, _>>()?;
+    let seqs = sequence_numbers(request.metadata.get("SequenceNumberArray").copied())?;
     if seqs.len() != bodies.len() {
         return Err(bad(
             "Metadata.SequenceNumberArray",
             format!("has {} entries for {} events", seqs.len(), bodies.len()),
         ));
     }
-    let partition = request
-        .metadata
-        .get("PartitionContext")
-        .map(decode_nested)
-        .and_then(|ctx| {
-            ctx.get("PartitionId")
-                .and_then(|p| p.as_str().map(str::to_string))
-        })
-        .unwrap_or_else(|| "0".to_string());
-    if partition.is_empty() || !partition.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(bad(
-            "Metadata.PartitionContext.PartitionId",
-            format!("{partition:?} is not a partition id"),
-        ));
-    }
+    let partition = partition_id(request.metadata.get("PartitionContext").copied())?;
     let events = bodies
         .into_iter()
         .zip(seqs)
@@ -122,6 +103,40 @@ pub fn decode_eventhub_batch(body: &[u8]) -> Result<EventHubBatch, InvocationErr
         })
         .collect();
     Ok(EventHubBatch { partition, events })
+}
+
+/// `Metadata.SequenceNumberArray`: one integer per event.
+fn sequence_numbers(raw: Option<&RawValue>) -> Result<Vec<i64>, InvocationError> {
+    let field = "Metadata.SequenceNumberArray";
+    let raw = raw.ok_or_else(|| bad(field, "is missing"))?;
+    match nested::<Vec<i64>>(raw) {
+        Ok(seqs) => Ok(seqs),
+        // Read again as values only to say what is wrong with it.
+        Err(_) => match nested::<Value>(raw) {
+            Ok(Value::Array(_)) => Err(bad(field, "holds a non-integer")),
+            _ => Err(bad(field, "is not an array")),
+        },
+    }
+}
+
+/// `Metadata.PartitionContext.PartitionId`; "0" when the host sent no context.
+fn partition_id(raw: Option<&RawValue>) -> Result<String, InvocationError> {
+    #[derive(Deserialize)]
+    struct PartitionContext {
+        #[serde(rename = "PartitionId")]
+        partition_id: Option<String>,
+    }
+    let partition = raw
+        .and_then(|raw| nested::<PartitionContext>(raw).ok())
+        .and_then(|ctx| ctx.partition_id)
+        .unwrap_or_else(|| "0".to_string());
+    if partition.is_empty() || !partition.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(bad(
+            "Metadata.PartitionContext.PartitionId",
+            format!("{partition:?} is not a partition id"),
+        ));
+    }
+    Ok(partition)
 }
 
 /// The event bodies of `Data.orders`: an array (or a string holding one) whose items
@@ -151,64 +166,99 @@ fn event_bodies(raw: &RawValue) -> Result<Vec<String>, InvocationError> {
         .collect()
 }
 
-/// A metadata value the host may have encoded as a JSON string.
-fn decode_nested(value: &Value) -> Value {
-    match value {
-        Value::String(text) => serde_json::from_str(text).unwrap_or_else(|_| value.clone()),
-        other => other.clone(),
-    }
-}
-
-fn nested_array(value: Option<&Value>, field: &str) -> Result<Vec<Value>, InvocationError> {
-    match value.map(decode_nested) {
-        Some(Value::Array(items)) => Ok(items),
-        Some(_) => Err(bad(field, "is not an array")),
-        None => Err(bad(field, "is missing")),
+/// A value the host may have encoded as a JSON string (it does so for every value that
+/// is not a JSON object), read as `T` either way.
+fn nested<T: serde::de::DeserializeOwned>(raw: &RawValue) -> serde_json::Result<T> {
+    let text = raw.get();
+    if text.starts_with('"') {
+        let inner: String = serde_json::from_str(text)?;
+        serde_json::from_str(&inner)
+    } else {
+        serde_json::from_str(text)
     }
 }
 
 /// Builds the Event Hubs trigger request the Functions host would send for `events`
-/// (bodies are JSON objects), so the embedded host drives the same contract.
+/// (bodies are JSON objects), so the embedded host drives the same contract: the batch
+/// and every per-event metadata array travel as JSON strings, as the host encodes them.
 pub fn encode_eventhub_batch(
     partition: &str,
     events: &[(i64, &str, DateTime<Utc>)],
     hub: &str,
     consumer_group: &str,
 ) -> Vec<u8> {
-    let mut array =
-        String::with_capacity(events.iter().map(|(_, b, _)| b.len() + 1).sum::<usize>() + 2);
-    array.push('[');
-    for (i, (_, body, _)) in events.iter().enumerate() {
+    let request = EventHubRequest {
+        data: EventHubData {
+            orders: json_array(events.iter().map(|(_, body, _)| *body)),
+        },
+        metadata: EventHubMetadata {
+            partition_context: PartitionContextOut {
+                fully_qualified_namespace: "embedded",
+                event_hub_name: hub,
+                consumer_group,
+                partition_id: partition,
+            },
+            partition_key_array: json_array(events.iter().map(|_| "null")),
+            sequence_number_array: json_array(events.iter().map(|(seq, _, _)| seq.to_string())),
+            // The host writes .NET's round-trip DateTime without an offset.
+            enqueued_time_utc_array: json_array(events.iter().map(|(_, _, at)| {
+                let mut text = crate::order::format_ts(at);
+                text.pop(); // the trailing Z
+                format!("\"{text}\"")
+            })),
+            properties_array: json_array(events.iter().map(|_| "{}")),
+            sys: sys_metadata("enrich_orders"),
+        },
+    };
+    serde_json::to_vec(&request).expect("json")
+}
+
+#[derive(Serialize)]
+struct EventHubRequest<'a> {
+    #[serde(rename = "Data")]
+    data: EventHubData,
+    #[serde(rename = "Metadata")]
+    metadata: EventHubMetadata<'a>,
+}
+
+/// `Data`, keyed by the binding name ([`ORDERS_BINDING`]).
+#[derive(Serialize)]
+struct EventHubData {
+    orders: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EventHubMetadata<'a> {
+    partition_context: PartitionContextOut<'a>,
+    partition_key_array: String,
+    sequence_number_array: String,
+    enqueued_time_utc_array: String,
+    properties_array: String,
+    #[serde(rename = "sys")]
+    sys: Value,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct PartitionContextOut<'a> {
+    fully_qualified_namespace: &'a str,
+    event_hub_name: &'a str,
+    consumer_group: &'a str,
+    partition_id: &'a str,
+}
+
+/// `[a,b,…]` from items that are already JSON.
+fn json_array<T: AsRef<str>>(items: impl Iterator<Item = T>) -> String {
+    let mut array = String::from("[");
+    for (i, item) in items.enumerate() {
         if i > 0 {
             array.push(',');
         }
-        array.push_str(body);
+        array.push_str(item.as_ref());
     }
     array.push(']');
-    let seqs: Vec<i64> = events.iter().map(|(s, _, _)| *s).collect();
-    let enqueued: Vec<String> = events
-        .iter()
-        .map(|(_, _, t)| t.format("%Y-%m-%dT%H:%M:%S%.f").to_string())
-        .collect();
-    let nulls = vec![Value::Null; events.len()];
-    let empties = vec![Value::Object(Map::new()); events.len()];
-    let request = serde_json::json!({
-        "Data": { ORDERS_BINDING: array },
-        "Metadata": {
-            "PartitionContext": {
-                "FullyQualifiedNamespace": "embedded",
-                "EventHubName": hub,
-                "ConsumerGroup": consumer_group,
-                "PartitionId": partition,
-            },
-            "PartitionKeyArray": serde_json::to_string(&nulls).unwrap(),
-            "SequenceNumberArray": serde_json::to_string(&seqs).unwrap(),
-            "EnqueuedTimeUtcArray": serde_json::to_string(&enqueued).unwrap(),
-            "PropertiesArray": serde_json::to_string(&empties).unwrap(),
-            "sys": sys_metadata("enrich_orders"),
-        }
-    });
-    serde_json::to_vec(&request).expect("json")
+    array
 }
 
 /// The timer trigger's view of one run.
@@ -227,9 +277,7 @@ pub fn decode_timer(body: &[u8]) -> Result<TimerRun, InvocationError> {
         .data
         .get(TIMER_BINDING)
         .ok_or(InvocationError::MissingBinding(TIMER_BINDING))?;
-    let timer = decode_nested(
-        &serde_json::from_str::<Value>(raw.get()).map_err(|e| bad("Data.timer", e.to_string()))?,
-    );
+    let timer: Value = nested(raw).map_err(|e| bad("Data.timer", e.to_string()))?;
     let is_past_due = timer
         .get("IsPastDue")
         .and_then(Value::as_bool)
@@ -237,7 +285,7 @@ pub fn decode_timer(body: &[u8]) -> Result<TimerRun, InvocationError> {
     let utc_now = request
         .metadata
         .get("sys")
-        .map(decode_nested)
+        .and_then(|raw| nested::<Value>(raw).ok())
         .and_then(|sys| {
             sys.get("UtcNow")
                 .and_then(|v| v.as_str().map(str::to_string))
@@ -339,6 +387,36 @@ mod tests {
     }
 
     #[test]
+    fn our_encoding_has_the_hosts_shape() {
+        let documented: Value =
+            serde_json::from_slice(&fixture("eventhub_many_request.json")).unwrap();
+        let now = Utc::now();
+        let ours: Value = serde_json::from_slice(&encode_eventhub_batch(
+            "0",
+            &[(7, r#"{"a":1}"#, now)],
+            "orders",
+            "$Default",
+        ))
+        .unwrap();
+        let documented_keys = documented["Metadata"].as_object().unwrap();
+        for (key, value) in ours["Metadata"].as_object().unwrap() {
+            let theirs = &documented_keys[key];
+            assert_eq!(value.is_string(), theirs.is_string(), "Metadata.{key}");
+        }
+        assert!(
+            ours["Data"][ORDERS_BINDING].is_string(),
+            "the batch is a string"
+        );
+        let enqueued: Vec<String> =
+            serde_json::from_str(ours["Metadata"]["EnqueuedTimeUtcArray"].as_str().unwrap())
+                .unwrap();
+        let written = chrono::NaiveDateTime::parse_from_str(&enqueued[0], "%Y-%m-%dT%H:%M:%S%.f")
+            .unwrap()
+            .and_utc();
+        assert_eq!(written, crate::order::truncate_to_micros(now));
+    }
+
+    #[test]
     fn refuses_broken_batches_clearly() {
         assert!(matches!(
             decode_eventhub_batch(b"nope"),
@@ -353,6 +431,22 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("1 entries for 2 events"));
+        let fractional =
+            br#"{"Data":{"orders":"[{}]"},"Metadata":{"SequenceNumberArray":"[1.5]"}}"#;
+        assert!(decode_eventhub_batch(fractional)
+            .unwrap_err()
+            .to_string()
+            .contains("holds a non-integer"));
+        let not_array = br#"{"Data":{"orders":"[{}]"},"Metadata":{"SequenceNumberArray":"seven"}}"#;
+        assert!(decode_eventhub_batch(not_array)
+            .unwrap_err()
+            .to_string()
+            .contains("is not an array"));
+        let missing = br#"{"Data":{"orders":"[{}]"},"Metadata":{}}"#;
+        assert!(decode_eventhub_batch(missing)
+            .unwrap_err()
+            .to_string()
+            .contains("is missing"));
         let bad_partition = br#"{"Data":{"orders":"[]"},"Metadata":{"SequenceNumberArray":"[]","PartitionContext":{"PartitionId":"../x"}}}"#;
         assert!(decode_eventhub_batch(bad_partition).is_err());
     }

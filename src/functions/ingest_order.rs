@@ -4,19 +4,18 @@ use super::FunctionsState;
 use crate::order::{parse_orders, OrderEvent, Rejection, MAX_BODY_BYTES};
 use crate::stream::{PublishOutcome, StreamError};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use serde_json::json;
 
-pub async fn ingest_order(
-    State(state): State<FunctionsState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    match accept(&state, &headers, body).await {
+/// Takes the whole request rather than a `HeaderMap` extractor, which clones every header
+/// of every order (the clone and its drop were about 2 % of `dev`'s CPU under load).
+pub async fn ingest_order(State(state): State<FunctionsState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    match accept(&state, &parts.headers, body).await {
         Ok(response) => response,
         Err((status, body)) => {
             state

@@ -78,21 +78,28 @@ impl EventHubBatch {
 
 /// Reads an Event Hubs trigger invocation (`cardinality: many`, binding `orders`).
 pub fn decode_eventhub_batch(body: &[u8]) -> Result<EventHubBatch, InvocationError> {
-    let request: InvocationRequest =
-        serde_json::from_slice(body).map_err(|e| InvocationError::NotJson(e.to_string()))?;
-    let raw = request
-        .data
-        .get(ORDERS_BINDING)
-        .ok_or(InvocationError::MissingBinding(ORDERS_BINDING))?;
-    let bodies = event_bodies(raw)?;
-    let seqs = sequence_numbers(request.metadata.get("SequenceNumberArray").copied())?;
+    let (bodies, metadata) = match serde_json::from_slice::<EventHubRequestIn>(body) {
+        Ok(request) => (request.data.orders.into_bodies()?, request.metadata),
+        // Anything unusual (a missing binding, a value of the wrong type, broken JSON)
+        // is read the general way, which says what is wrong with it.
+        Err(_) => {
+            let request: InvocationRequest = serde_json::from_slice(body)
+                .map_err(|e| InvocationError::NotJson(e.to_string()))?;
+            let raw = request
+                .data
+                .get(ORDERS_BINDING)
+                .ok_or(InvocationError::MissingBinding(ORDERS_BINDING))?;
+            (event_bodies(raw)?, request.metadata)
+        }
+    };
+    let seqs = sequence_numbers(metadata.get("SequenceNumberArray").copied())?;
     if seqs.len() != bodies.len() {
         return Err(bad(
             "Metadata.SequenceNumberArray",
             format!("has {} entries for {} events", seqs.len(), bodies.len()),
         ));
     }
-    let partition = partition_id(request.metadata.get("PartitionContext").copied())?;
+    let partition = partition_id(metadata.get("PartitionContext").copied())?;
     let events = bodies
         .into_iter()
         .zip(seqs)
@@ -139,31 +146,98 @@ fn partition_id(raw: Option<&RawValue>) -> Result<String, InvocationError> {
     Ok(partition)
 }
 
+/// An Event Hubs invocation as the host sends it, read in one pass: `Data.orders` is
+/// unescaped while the request is read. Borrowing it as raw JSON first and unescaping
+/// it afterwards scanned the largest string of the request twice.
+#[derive(Deserialize)]
+struct EventHubRequestIn<'a> {
+    #[serde(rename = "Data", borrow)]
+    data: EventHubDataIn<'a>,
+    #[serde(rename = "Metadata", default, borrow)]
+    metadata: HashMap<String, &'a RawValue>,
+}
+
+/// `Data`, keyed by the binding name ([`ORDERS_BINDING`]).
+#[derive(Deserialize)]
+struct EventHubDataIn<'a> {
+    #[serde(borrow)]
+    orders: OrdersBinding<'a>,
+}
+
+/// `Data.orders`: a string holding the array of events (what the host sends), or the
+/// array itself.
+enum OrdersBinding<'a> {
+    Text(String),
+    Items(Vec<&'a RawValue>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for OrdersBinding<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Binding<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Binding<'a> {
+            type Value = OrdersBinding<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of events, or a string holding one")
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(OrdersBinding::Text(text.to_owned()))
+            }
+            fn visit_string<E>(self, text: String) -> Result<Self::Value, E> {
+                Ok(OrdersBinding::Text(text))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(item) = seq.next_element::<&'a RawValue>()? {
+                    items.push(item);
+                }
+                Ok(OrdersBinding::Items(items))
+            }
+        }
+        deserializer.deserialize_any(Binding(std::marker::PhantomData))
+    }
+}
+
+impl OrdersBinding<'_> {
+    fn into_bodies(self) -> Result<Vec<String>, InvocationError> {
+        match self {
+            OrdersBinding::Text(array_text) => bodies_of_array(&array_text),
+            OrdersBinding::Items(items) => items.into_iter().map(event_body).collect(),
+        }
+    }
+}
+
 /// The event bodies of `Data.orders`: an array (or a string holding one) whose items
 /// are JSON objects (default) or strings (`"dataType": "string"`).
 fn event_bodies(raw: &RawValue) -> Result<Vec<String>, InvocationError> {
-    let field = "Data.orders";
     let text = raw.get().trim_start();
-    let holder: String;
-    let array_text = if text.starts_with('"') {
-        holder = serde_json::from_str::<String>(text).map_err(|e| bad(field, e.to_string()))?;
-        holder.as_str()
+    if text.starts_with('"') {
+        let holder =
+            serde_json::from_str::<String>(text).map_err(|e| bad(ORDERS_FIELD, e.to_string()))?;
+        bodies_of_array(&holder)
     } else {
-        text
-    };
+        bodies_of_array(text)
+    }
+}
+
+const ORDERS_FIELD: &str = "Data.orders";
+
+fn bodies_of_array(array_text: &str) -> Result<Vec<String>, InvocationError> {
     let items: Vec<&RawValue> = serde_json::from_str(array_text)
-        .map_err(|e| bad(field, format!("not an array of events: {e}")))?;
-    items
-        .into_iter()
-        .map(|item| {
-            let item = item.get();
-            if item.starts_with('"') {
-                serde_json::from_str::<String>(item).map_err(|e| bad(field, e.to_string()))
-            } else {
-                Ok(item.to_string())
-            }
-        })
-        .collect()
+        .map_err(|e| bad(ORDERS_FIELD, format!("not an array of events: {e}")))?;
+    items.into_iter().map(event_body).collect()
+}
+
+/// One event's body: an object as it is, a string (`"dataType": "string"`) unescaped.
+fn event_body(item: &RawValue) -> Result<String, InvocationError> {
+    let item = item.get();
+    if item.starts_with('"') {
+        serde_json::from_str::<String>(item).map_err(|e| bad(ORDERS_FIELD, e.to_string()))
+    } else {
+        Ok(item.to_string())
+    }
 }
 
 /// A value the host may have encoded as a JSON string (it does so for every value that
@@ -387,6 +461,34 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_batch_as_an_array_as_well_as_a_string() {
+        let as_string = fixture("eventhub_many_request.json");
+        let mut request: Value = serde_json::from_slice(&as_string).unwrap();
+        let array: Value =
+            serde_json::from_str(request["Data"]["orders"].as_str().unwrap()).unwrap();
+        let strings: Vec<String> = array
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        let bodies = |payload: &[u8]| -> Vec<(i64, crate::order::OrderEvent)> {
+            decode_eventhub_batch(payload)
+                .unwrap()
+                .events
+                .into_iter()
+                .map(|e| (e.seq, serde_json::from_str(&e.body).unwrap()))
+                .collect()
+        };
+        let expected = bodies(&as_string);
+        assert_eq!(expected.len(), 3);
+        request["Data"]["orders"] = array;
+        assert_eq!(bodies(&serde_json::to_vec(&request).unwrap()), expected);
+        request["Data"]["orders"] = serde_json::json!(strings);
+        assert_eq!(bodies(&serde_json::to_vec(&request).unwrap()), expected);
+    }
+
+    #[test]
     fn our_encoding_has_the_hosts_shape() {
         let documented: Value =
             serde_json::from_slice(&fixture("eventhub_many_request.json")).unwrap();
@@ -442,6 +544,11 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("is not an array"));
+        let wrong_type = br#"{"Data":{"orders":5},"Metadata":{"SequenceNumberArray":"[1]"}}"#;
+        assert!(decode_eventhub_batch(wrong_type)
+            .unwrap_err()
+            .to_string()
+            .contains("Data.orders: not an array of events"));
         let missing = br#"{"Data":{"orders":"[{}]"},"Metadata":{}}"#;
         assert!(decode_eventhub_batch(missing)
             .unwrap_err()

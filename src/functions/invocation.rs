@@ -209,17 +209,13 @@ impl OrdersBinding<'_> {
     }
 }
 
-/// The event bodies of `Data.orders`: an array (or a string holding one) whose items
-/// are JSON objects (default) or strings (`"dataType": "string"`).
+/// The event bodies of `Data.orders`, already borrowed as raw JSON: an array (or a
+/// string holding one) whose items are JSON objects (default) or strings
+/// (`"dataType": "string"`), read as the one-pass path reads them.
 fn event_bodies(raw: &RawValue) -> Result<Vec<String>, InvocationError> {
-    let text = raw.get().trim_start();
-    if text.starts_with('"') {
-        let holder =
-            serde_json::from_str::<String>(text).map_err(|e| bad(ORDERS_FIELD, e.to_string()))?;
-        bodies_of_array(&holder)
-    } else {
-        bodies_of_array(text)
-    }
+    serde_json::from_str::<OrdersBinding>(raw.get())
+        .map_err(|e| bad(ORDERS_FIELD, format!("not an array of events: {e}")))?
+        .into_bodies()
 }
 
 const ORDERS_FIELD: &str = "Data.orders";

@@ -277,7 +277,7 @@ pub fn encode_eventhub_batch(
                 format!("\"{text}\"")
             })),
             properties_array: json_array(events.iter().map(|_| "{}")),
-            sys: sys_metadata("enrich_orders"),
+            sys: sys_metadata("enrich_orders", Utc::now()),
         },
     };
     serde_json::to_vec(&request).expect("json")
@@ -386,19 +386,16 @@ pub fn encode_timer(
             },
             "IsPastDue": is_past_due,
         }},
-        "Metadata": { "sys": {
-            "MethodName": "build_state_summary",
-            "UtcNow": now.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string(),
-            "RandGuid": "00000000-0000-0000-0000-000000000000",
-        }}
+        "Metadata": { "sys": sys_metadata("build_state_summary", now) }
     });
     serde_json::to_vec(&request).expect("json")
 }
 
-fn sys_metadata(method: &str) -> Value {
+/// `Metadata.sys`, the host's system binding data for every trigger.
+fn sys_metadata(method: &str, now: DateTime<Utc>) -> Value {
     serde_json::json!({
         "MethodName": method,
-        "UtcNow": Utc::now().format("%Y-%m-%dT%H:%M:%S%.fZ").to_string(),
+        "UtcNow": now.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string(),
         "RandGuid": "00000000-0000-0000-0000-000000000000",
     })
 }

@@ -80,9 +80,10 @@ pub struct DevArgs {
     #[arg(long, env = "PIZZA_BATCH_MAX", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_max: u32,
     /// Fewer events than this wait up to --batch-wait-ms for more before enrichment
-    /// (`minEventBatchSize`): fewer, larger lake files under load.
-    #[arg(long, env = "PIZZA_BATCH_MIN", default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
-    pub batch_min: u32,
+    /// (`minEventBatchSize`): fewer, larger lake files under load. Default 2,000, or
+    /// --batch-max when that is smaller; set above --batch-max, it is refused.
+    #[arg(long, env = "PIZZA_BATCH_MIN", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch_min: Option<u32>,
     /// Longest wait for a fuller batch, in milliseconds (`maxWaitTime`; 0: never wait).
     #[arg(long, env = "PIZZA_BATCH_WAIT_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub batch_wait_ms: u64,
@@ -242,7 +243,7 @@ fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Dev(args) => run_dev(dev_settings(args)).await,
+        Command::Dev(args) => run_dev(dev_settings(args)?).await,
         Command::Customers {
             command: CustomersCommand::Load { data_dir, file },
         } => load_customers(data_dir, file),
@@ -257,9 +258,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn dev_settings(args: DevArgs) -> DevSettings {
+/// Fewer events than this wait for more, unless `--batch-min` says otherwise.
+const DEFAULT_BATCH_MIN: u32 = 2_000;
+
+/// `--batch-min` when it was given, else its default (never above `--batch-max`).
+fn batch_min(args: &DevArgs) -> anyhow::Result<u32> {
+    let Some(min) = args.batch_min else {
+        return Ok(DEFAULT_BATCH_MIN.min(args.batch_max));
+    };
+    // Refused rather than clamped: a batch never holds more than --batch-max events, so a
+    // larger --batch-min would quietly mean --batch-max, not what was asked for.
+    anyhow::ensure!(
+        min <= args.batch_max,
+        "--batch-min (PIZZA_BATCH_MIN) is {min}, larger than --batch-max (PIZZA_BATCH_MAX), {}: \
+         a batch never holds more than --batch-max events, so it could never be reached; \
+         raise --batch-max or lower --batch-min",
+        args.batch_max
+    );
+    Ok(min)
+}
+
+fn dev_settings(args: DevArgs) -> anyhow::Result<DevSettings> {
+    let batch_min = batch_min(&args)?;
     let schedule = args.summary_schedule.trim();
-    DevSettings {
+    Ok(DevSettings {
         data_dir: args.data_dir,
         listen: args.listen,
         report_tz: args.report_tz.tz,
@@ -267,12 +289,12 @@ fn dev_settings(args: DevArgs) -> DevSettings {
         compact_every: Duration::from_secs(args.compact_every_secs.max(1)),
         batching: crate::host::BatchPolicy {
             max: args.batch_max as usize,
-            min: args.batch_min as usize,
+            min: batch_min as usize,
             max_wait: Duration::from_millis(args.batch_wait_ms),
         },
         api_key: args.api_key,
         lake_url: args.lake_url,
-    }
+    })
 }
 
 fn load_customers(data_dir: PathBuf, file: PathBuf) -> anyhow::Result<()> {

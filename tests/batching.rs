@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{client, post_order, stream_order, wait_until_landed, Dev};
+use common::{client, post_order, stream_order, wait_until_landed, Dev, BIN};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -82,4 +82,51 @@ async fn stopping_delivers_the_batch_being_waited_for() {
         "the five orders landed in one invocation at stop: {ranges:?}"
     );
     assert!(!ranges.is_empty(), "nothing landed at stop");
+}
+
+#[test]
+fn a_batch_min_above_the_batch_max_is_refused_not_clamped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let mut child = std::process::Command::new(BIN)
+        .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .args(["--batch-max", "10", "--batch-min", "20"])
+        .env_remove("PIZZA_BATCH_MIN")
+        .env_remove("PIZZA_BATCH_MAX")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A dev that accepted the settings would run until stopped: give it 30 s to refuse.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("dev started with --batch-min above --batch-max");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "--batch-min (PIZZA_BATCH_MIN) is 20, larger than --batch-max (PIZZA_BATCH_MAX), 10"
+        ),
+        "{stderr}"
+    );
+    assert!(!data_dir.exists(), "nothing is created before the refusal");
+
+    // Equal is a fixed batch size, and fine; so is a --batch-max below the default
+    // --batch-min (2,000), which then waits for full batches of --batch-max.
+    for settings in [
+        &["--batch-max", "10", "--batch-min", "10"][..],
+        &["--batch-max", "10"][..],
+    ] {
+        Dev::start(&data_dir, settings).stop();
+    }
 }

@@ -43,6 +43,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let batch_max = policy.max.max(1);
+    // `dev` refuses a min above the max (src/cli.rs); a library caller gets the max.
     let batch_min = policy.min.clamp(1, batch_max);
     let mut partial_since: Option<Instant> = None;
     let appended = log.appended();

@@ -52,3 +52,58 @@ async fn sigterm_mid_stream_loses_no_acknowledged_order() {
         landed.len()
     );
 }
+
+/// A stop that arrives while `dev` is still starting (here: creating the demo customers of
+/// a first start) is caught rather than left to the signal's default action, which would
+/// kill the process: `dev` finishes starting, then stops cleanly. A stop sent right after
+/// `dev` says it is ready is the same case, seen a moment later.
+#[test]
+fn sigterm_during_start_up_is_a_clean_stop() {
+    use std::time::{Duration, Instant};
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let log = tmp.path().join("dev.log");
+    let mut child = std::process::Command::new(common::BIN)
+        .args([
+            "dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--summary-schedule",
+            "off",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .env("PIZZA_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // The data dir is created after the stop handlers are installed and before the
+    // first start's demo customers are written, which takes a good part of a second.
+    while !data_dir.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "dev made no data dir within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("dev did not stop within 60 s of a SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(status.success(), "dev exited with {status}; log:\n{log}");
+    assert!(log.contains("stopped cleanly"), "{log}");
+}

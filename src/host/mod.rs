@@ -157,6 +157,7 @@ pub fn open_customers(
 
 /// `pizza-pipeline dev`: everything in one process until SIGTERM / Ctrl-C.
 pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
+    let stop_signal = StopSignal::listen();
     let (embedded, customers) =
         Embedded::open(&settings.data_dir, settings.lake_url.as_deref()).await?;
     let lake: Arc<dyn LakeStore> = embedded.lake.clone();
@@ -221,7 +222,7 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
 
     let stop = shutdown.clone();
     server::serve(listener, app, async move {
-        wait_for_signal().await;
+        stop_signal.received().await;
         tracing::info!("stopping: finishing in-flight requests and the current batch");
         stop.cancel();
     })
@@ -286,23 +287,59 @@ async fn compact_periodically(
     }
 }
 
-pub(crate) async fn wait_for_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM and Ctrl-C (SIGINT), caught from the moment this is made. It is made before
+/// the process says it is ready: until a handler is installed, a signal does its default
+/// action and kills the process mid-start, so a stop sent right after readiness (a test,
+/// a supervisor, a scale-in) would not be a clean stop.
+pub(crate) struct StopSignal {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignal {
+    /// Installs the handlers now (within the runtime).
+    pub(crate) fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let catch = |kind: SignalKind, name: &str| match signal(kind) {
+                Ok(signal) => Some(signal),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot catch {name}; it will stop the process at once");
+                    None
+                }
+            };
+            StopSignal {
+                terminate: catch(SignalKind::terminate(), "SIGTERM"),
+                interrupt: catch(SignalKind::interrupt(), "Ctrl-C"),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+        #[cfg(not(unix))]
+        StopSignal {}
+    }
+
+    /// Resolves at the first stop signal, including one caught before this was awaited.
+    pub(crate) async fn received(self) {
+        #[cfg(unix)]
+        {
+            async fn next(signal: Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(mut signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                _ = next(self.terminate) => {},
+                _ = next(self.interrupt) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

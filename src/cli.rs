@@ -64,8 +64,8 @@ pub struct DevArgs {
     /// month weekday) in the report time zone, or "off".
     #[arg(long, env = "PIZZA_SUMMARY_SCHEDULE", default_value = "0 0 2 * * *")]
     pub summary_schedule: String,
-    /// Seconds between lake compactions.
-    #[arg(long, env = "PIZZA_COMPACT_EVERY_SECS", default_value_t = 60)]
+    /// Seconds between lake compactions (at least 1).
+    #[arg(long, env = "PIZZA_COMPACT_EVERY_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub compact_every_secs: u64,
     /// Require this key on POST /api/orders and /admin/* (header x-functions-key or
     /// Authorization: Bearer). Prefer the environment variable: arguments show in `ps`.
@@ -286,7 +286,7 @@ fn dev_settings(args: DevArgs) -> anyhow::Result<DevSettings> {
         listen: args.listen,
         report_tz: args.report_tz.tz,
         summary_schedule: (!schedule.eq_ignore_ascii_case("off")).then(|| schedule.to_string()),
-        compact_every: Duration::from_secs(args.compact_every_secs.max(1)),
+        compact_every: Duration::from_secs(args.compact_every_secs),
         batching: crate::host::BatchPolicy {
             max: args.batch_max as usize,
             min: batch_min as usize,
@@ -439,4 +439,46 @@ async fn fetch_population(args: FetchArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn dev_args(flags: &[&str]) -> Result<DevArgs, clap::Error> {
+        let argv = ["pizza-pipeline", "dev"].iter().chain(flags);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Dev(args) => Ok(args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_batch_minimum_follows_a_smaller_maximum_unless_set() {
+        let min = |flags: &[&str]| batch_min(&dev_args(flags).unwrap()).map_err(|e| e.to_string());
+        assert_eq!(min(&[]), Ok(2_000));
+        assert_eq!(min(&["--batch-max", "300"]), Ok(300));
+        assert_eq!(min(&["--batch-max", "300", "--batch-min", "300"]), Ok(300));
+        assert_eq!(min(&["--batch-min", "50"]), Ok(50));
+        let refused = min(&["--batch-max", "300", "--batch-min", "301"]).unwrap_err();
+        assert!(
+            refused.contains("is 301, larger than --batch-max"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_zero_compaction_interval_is_refused_not_rounded_up() {
+        let refused = dev_args(&["--compact-every-secs", "0"])
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("--compact-every-secs"), "{refused}");
+        assert_eq!(
+            dev_args(&["--compact-every-secs", "1"])
+                .unwrap()
+                .compact_every_secs,
+            1
+        );
+    }
 }

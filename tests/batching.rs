@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{client, post_order, stream_order, wait_until_landed, Dev, BIN};
+use common::{client, exit_within, post_order, stream_order, wait_until_landed, Dev, BIN};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -99,16 +99,9 @@ fn a_batch_min_above_the_batch_max_is_refused_not_clamped() {
         .spawn()
         .unwrap();
     // A dev that accepted the settings would run until stopped: give it 30 s to refuse.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("dev started with --batch-min above --batch-max");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+    let Some(status) = exit_within(&mut child, std::time::Duration::from_secs(30)) else {
+        child.kill().unwrap();
+        panic!("dev started with --batch-min above --batch-max");
     };
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();

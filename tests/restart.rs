@@ -88,20 +88,13 @@ fn sigterm_during_start_up_is_a_clean_stop() {
         );
         std::thread::sleep(Duration::from_millis(1));
     }
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("dev did not stop within 60 s of a SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    common::sigterm(&child);
+    let Some(status) = common::exit_within(
+        &mut child,
+        deadline.saturating_duration_since(Instant::now()),
+    ) else {
+        child.kill().unwrap();
+        panic!("dev did not stop within 60 s of a SIGTERM");
     };
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "dev exited with {status}; log:\n{log}");

@@ -136,10 +136,7 @@ async fn a_complete_table_serves_the_functions() {
         .unwrap();
     assert_eq!(garbage.status(), 400);
 
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    common::sigterm(&child);
     let status = child.wait().unwrap();
     assert!(status.success(), "serve stops cleanly on SIGTERM: {status}");
 }

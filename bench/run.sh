@@ -183,7 +183,9 @@ echo "bench: refresh on ${lake_orders}-order lakes (1 and 5 years)"
 for years in 1 5; do
   "$bin" generate-lake --data-dir "$work/lake${years}y" --orders "$lake_orders" --days $((365 * years)) --end 2026-11-25 >"$work/gen$years.json" 2>/dev/null
 done
-"$examples/refresh_vs_plain" 2026-11-25T00:00:00Z "$refresh_runs" "$work/lake1y" "$work/lake5y" >"$work/refresh.txt" 2>"$work/refresh.log"
+"$examples/refresh_vs_plain" 2026-11-25T00:00:00Z "$refresh_runs" "$work/lake1y" "$work/lake5y" >"$work/refresh.txt" 2>"$work/refresh.log" || {
+  echo "bench: refresh_vs_plain failed; its log:" >&2; cat "$work/refresh.log" >&2; exit 1
+}
 declare -A refresh
 for years in 1 5; do
   line=$(grep "^lake $work/lake${years}y: " "$work/refresh.txt")

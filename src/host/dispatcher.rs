@@ -13,6 +13,7 @@ use crate::stream::EmbeddedLog;
 use axum::body::Body;
 use axum::http::{header, Request};
 use axum::Router;
+use bytes::Bytes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -96,7 +97,7 @@ pub async fn run(
             .iter()
             .map(|e| (e.seq, e.body.as_str(), e.enqueued_at))
             .collect();
-        let payload = encode_eventhub_batch("0", &events, "orders", "$Default");
+        let payload = Bytes::from(encode_eventhub_batch("0", &events, "orders", "$Default"));
         if !deliver(&app, payload, &shutdown).await {
             return; // stopping mid-retry: the batch stays unchecked and comes again
         }
@@ -130,7 +131,8 @@ async fn wait_for_events(
 }
 
 /// Invokes `enrich_orders` until it succeeds; false if asked to stop first.
-async fn deliver(app: &Router, payload: Vec<u8>, shutdown: &CancellationToken) -> bool {
+/// Each retry sends the same bytes again: a clone of `payload` is a reference, not a copy.
+async fn deliver(app: &Router, payload: Bytes, shutdown: &CancellationToken) -> bool {
     let mut backoff = FIRST_BACKOFF;
     let mut attempt = 1u32;
     loop {
@@ -149,7 +151,7 @@ async fn deliver(app: &Router, payload: Vec<u8>, shutdown: &CancellationToken) -
 }
 
 /// One invocation through the handler's own router, exactly as the host would POST it.
-pub async fn invoke(app: &Router, path: &str, payload: Vec<u8>) -> Result<(), String> {
+pub async fn invoke(app: &Router, path: &str, payload: Bytes) -> Result<(), String> {
     let request = Request::post(path)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(payload))

@@ -66,7 +66,7 @@ async fn fire(
     if let Err(e) = invoke(
         app,
         "/build_state_summary",
-        encode_timer(now, last, next, past_due),
+        encode_timer(now, last, next, past_due).into(),
     )
     .await
     {

@@ -1,4 +1,4 @@
-//! Every rule of SPEC §3 through the real server: the right status, a JSON reason naming
+//! Every rule of CONTRACT §3 through the real server: the right status, a JSON reason naming
 //! the field (and index), never a 5xx, and nothing of a refused request stored.
 
 mod common;

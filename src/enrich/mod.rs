@@ -1,4 +1,4 @@
-//! Enrichment: stream events + customers → enriched rows (SPEC §4).
+//! Enrichment: stream events + customers → enriched rows (CONTRACT §4).
 //!
 //! A customer that cannot be found never drops an order: the row is kept with empty
 //! customer fields and `customer_found = false`. A body that is not an order event at

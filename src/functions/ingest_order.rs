@@ -1,4 +1,4 @@
-//! `ingest_order`: validate, publish durably, answer 202 (SPEC §3).
+//! `ingest_order`: validate, publish durably, answer 202 (CONTRACT §3).
 
 use super::FunctionsState;
 use crate::order::{parse_orders, OrderEvent, Rejection, MAX_BODY_BYTES};

@@ -1,5 +1,5 @@
 //! The lake: all history of enriched orders as Parquet, one folder per UTC order day
-//! (SPEC §5): `orders_enriched/order_date=YYYY-MM-DD/<file>.parquet`.
+//! (CONTRACT §5): `orders_enriched/order_date=YYYY-MM-DD/<file>.parquet`.
 //!
 //! Storage back-ends sit behind [`LakeStore`] (a local folder embedded, ADLS Gen2 in
 //! Azure, or ADLS with a local mirror for the embedded warehouse); the file format (`parquet`), the file names (below) and compaction are one

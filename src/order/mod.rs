@@ -1,4 +1,4 @@
-//! The order contract (SPEC §3): what a client may post, and the canonical event that
+//! The order contract (CONTRACT §3): what a client may post, and the canonical event that
 //! travels through the order stream once an order is accepted.
 //!
 //! `parse` turns request bytes into validated [`Order`]s (or a typed [`Rejection`]);

@@ -1,7 +1,7 @@
 //! Exact money: a JSON number literal → whole US cents, with no binary floating point.
 //!
 //! `1.005` as an `f64` is 1.00499999…, which would round to 100 cents; the price rule
-//! (SPEC §3: exact cents, rounded half away from zero) needs the decimal the client
+//! (CONTRACT §3: exact cents, rounded half away from zero) needs the decimal the client
 //! wrote. So the literal's digits are read directly: the value is `D × 10^e` for the
 //! digit string `D`, and only the thousandths digit decides the rounding.
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
-/// Largest accepted request body (SPEC §3: 413 above it).
+/// Largest accepted request body (CONTRACT §3: 413 above it).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Largest accepted array of orders.
 pub const MAX_BATCH_ORDERS: usize = 1000;
@@ -407,7 +407,7 @@ mod tests {
         assert!(parse_orders(late.as_bytes(), now()).is_err());
     }
 
-    /// Every rule of SPEC §3, with the field it must name.
+    /// Every rule of CONTRACT §3, with the field it must name.
     #[test]
     fn every_rule_is_refused_with_its_field() {
         let cases: &[(&str, &str, &str)] = &[

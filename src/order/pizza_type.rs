@@ -36,7 +36,7 @@ impl PizzaType {
         }
     }
 
-    /// Matches case-insensitively after trimming, as SPEC §3 asks.
+    /// Matches case-insensitively after trimming, as CONTRACT §3 asks.
     pub fn parse_lenient(text: &str) -> Option<PizzaType> {
         let wanted = text.trim();
         PizzaType::ALL

@@ -1,4 +1,4 @@
-//! Fetching a newer vintage of the Census table (SPEC §7) and validating it before it
+//! Fetching a newer vintage of the Census table (CONTRACT §7) and validating it before it
 //! replaces the shipped CSV.
 //!
 //! The Census Bureau publishes the Population Estimates as spreadsheets only (no API for

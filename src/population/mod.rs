@@ -1,4 +1,4 @@
-//! Adult population by state (SPEC §7): the Census Bureau's Vintage 2024 estimate of
+//! Adult population by state (CONTRACT §7): the Census Bureau's Vintage 2024 estimate of
 //! residents aged 18+ (table SCPRC-EST2024-18+POP), shipped in `data/census/` with its
 //! provenance and compiled into the binary so the warehouse always has its reference.
 

@@ -1,4 +1,4 @@
-//! The embedded run's own read and admin API (SPEC §8): the report, single orders, an
+//! The embedded run's own read and admin API (CONTRACT §8): the report, single orders, an
 //! on-demand refresh, health, metrics and the dashboard page. In Azure, Power BI reads
 //! the report from Synapse instead, so these routes exist only in `dev`.
 

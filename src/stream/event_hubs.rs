@@ -8,7 +8,7 @@
 //! order they were accepted, and a client's retry of the same order lands in the same
 //! partition as the first try. Event Hubs has no unique index at the door, so repeats
 //! are appended; the lake keeps each `order_id` once (compaction, and the
-//! `orders_enriched` view in Synapse), as SPEC §5 asks of at-least-once landing.
+//! `orders_enriched` view in Synapse), as CONTRACT §5 asks of at-least-once landing.
 
 use super::{BoxFuture, OrderStream, PublishOutcome, StreamError};
 use crate::order::OrderEvent;

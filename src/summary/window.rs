@@ -1,4 +1,4 @@
-//! The report window: `[as_of − 12 calendar months, as_of)` on `order_ts` (SPEC §6).
+//! The report window: `[as_of − 12 calendar months, as_of)` on `order_ts` (CONTRACT §6).
 
 use chrono::{DateTime, Days, LocalResult, Months, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;

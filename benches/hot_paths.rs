@@ -1,5 +1,5 @@
 //! The hot paths of an order, one criterion group each:
-//! parse + validate (SPEC §3), read the Event Hubs trigger's invocation (the host's
+//! parse + validate (CONTRACT §3), read the Event Hubs trigger's invocation (the host's
 //! payload for a batch), enrich a batch (customer join through the cache), write a batch
 //! to Parquet (the lake file), and build the summary (DuckDB over a generated lake).
 //!

@@ -1,4 +1,4 @@
-//! Refresh time against its baseline, measured in the same run (SPEC §9): our exact,
+//! Refresh time against its baseline, measured in the same run (CONTRACT §9): our exact,
 //! de-duplicated `state_top_pizzas` build versus one plain DuckDB aggregate query over
 //! the same Parquet lake (no de-duplication, no ranking, no population join).
 //!

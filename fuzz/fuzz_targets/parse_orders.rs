@@ -2,7 +2,7 @@
 //!
 //! Checks, for every input (see ../README.md for the why of each):
 //!  1. `parse_orders` returns; it never panics (debug assertions on: no overflow either).
-//!  2. Accepted bodies satisfy the contract (SPEC §3, src/order/parse.rs): well-formed
+//!  2. Accepted bodies satisfy the contract (CONTRACT §3, src/order/parse.rs): well-formed
 //!     UTF-8 JSON, an object (one order) or an array of 1..=MAX_BATCH_ORDERS objects,
 //!     ids ≥ 1, qty in 1..=1000, price in 0..=1,000,000 USD as cents, a menu type,
 //!     `order_ts` at most 1 hour after `now` and truncated to microseconds, and every field
@@ -11,7 +11,7 @@
 //!     two-decimal price, RFC 3339 `Z` timestamp) parses to the same order, alone and as
 //!     a batch; its `OrderEvent` (what the order stream carries) survives
 //!     `to_json` → `serde_json::from_str`; a later `now` accepts the same body unchanged.
-//!  4. Rejections are classified as SPEC §3 says: `Malformed` (400) never for well-formed
+//!  4. Rejections are classified as CONTRACT §3 says: `Malformed` (400) never for well-formed
 //!     UTF-8 JSON (lone `\uD8xx` surrogate escapes excepted, see `check`), `Invalid` (422)
 //!     only for well-formed JSON; a named field
 //!     is a real field, a named index is inside the array and is quoted in the message.
@@ -73,7 +73,7 @@ fn check(body: &[u8]) {
             let clean_json = is_json && !text.is_some_and(has_lone_surrogate);
             assert!(
                 !clean_json,
-                "well-formed JSON was rejected as malformed (400, SPEC §3 wants 422): {message}"
+                "well-formed JSON was rejected as malformed (400, CONTRACT §3 wants 422): {message}"
             );
         }
         Err(Rejection::Invalid {
@@ -143,7 +143,7 @@ fn check_accepted(body: &[u8], orders: &[Order], well_formed: bool, now: DateTim
     );
 }
 
-/// The rules of SPEC §3 / parse.rs, on one accepted order.
+/// The rules of CONTRACT §3 / parse.rs, on one accepted order.
 fn check_order_invariants(order: &Order, now: DateTime<Utc>) {
     assert!(order.order_id >= 1, "order_id {}", order.order_id);
     assert!(order.customer_id >= 1, "customer_id {}", order.customer_id);
@@ -227,7 +227,7 @@ fn check_against_value(order: &Order, element: &str) {
     }
 }
 
-/// The order in the canonical wire shape (SPEC §3): what a well-behaved client would post.
+/// The order in the canonical wire shape (CONTRACT §3): what a well-behaved client would post.
 fn wire_json(order: &Order) -> String {
     format!(
         r#"{{"order_id":{},"customer_id":{},"type":{},"qty":{},"retail_price":{},"order_date":{}}}"#,

@@ -1,4 +1,4 @@
--- dbo.customers: the customer reference table (SPEC §4) in Azure SQL Database.
+-- dbo.customers: the customer reference table (CONTRACT §4) in Azure SQL Database.
 --
 -- Run once per database, as a user that may create tables (the deployment identity, not
 -- the Function App). Idempotent: the table is created only if it does not exist yet.

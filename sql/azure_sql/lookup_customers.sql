@@ -1,4 +1,4 @@
--- The customers of one enrichment batch, in ONE round trip (SPEC §4).
+-- The customers of one enrichment batch, in ONE round trip (CONTRACT §4).
 --
 -- @P1 (NVARCHAR(MAX)): the batch's distinct customer ids as a JSON array of integers,
 --                      e.g. [1,2,3]; tiberius names positional parameters @P1, @P2, ...

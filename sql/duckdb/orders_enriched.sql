@@ -1,7 +1,7 @@
 -- orders_enriched: every order ever landed in the lake, each order_id once.
 --
 -- Landing is at-least-once (a retried batch may land twice), so the view keeps, per
--- order_id, the first version received (SPEC §5). It reads the lake directly: an order
+-- order_id, the first version received (CONTRACT §5). It reads the lake directly: an order
 -- is queryable here the moment its Parquet file is renamed into place.
 --
 -- {{lake_glob}}: the lake's orders_enriched/*/*.parquet pattern (or, before the first

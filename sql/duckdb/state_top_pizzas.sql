@@ -1,4 +1,4 @@
--- state_top_pizzas: per US state, the top 3 pizza types of the report window (SPEC §6).
+-- state_top_pizzas: per US state, the top 3 pizza types of the report window (CONTRACT §6).
 --
 -- Parameters: $1 window_start, $2 window_end (UTC, the window is [start, end)),
 --             $3 refreshed_at.

@@ -1,4 +1,4 @@
--- pizza_warehouse: the Synapse serverless SQL database over the lake (SPEC §5-§6).
+-- pizza_warehouse: the Synapse serverless SQL database over the lake (CONTRACT §5-§6).
 --
 -- Run in: master (the only file that does). Idempotent.
 -- Placeholders: none.

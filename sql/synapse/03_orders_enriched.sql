@@ -1,4 +1,4 @@
--- dbo.orders_enriched: every order ever landed in the lake, each order_id once (SPEC §5).
+-- dbo.orders_enriched: every order ever landed in the lake, each order_id once (CONTRACT §5).
 -- The Synapse twin of sql/duckdb/orders_enriched.sql, with the same columns and the same rule.
 --
 -- Run in: pizza_warehouse, after 02. One batch, no parameters, no placeholders.

@@ -1,4 +1,4 @@
--- state_top_pizzas: per US state, the top 3 pizza types of the report window (SPEC §6).
+-- state_top_pizzas: per US state, the top 3 pizza types of the report window (CONTRACT §6).
 -- The Synapse twin of sql/duckdb/state_top_pizzas.sql; the report SELECT below is that
 -- file's CTE chain in T-SQL (tests/synapse_summary_matches_duckdb.rs runs it in DuckDB
 -- against the embedded build and requires identical rows).

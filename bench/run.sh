@@ -191,14 +191,14 @@ for years in 1 5; do
   line=$(grep "^lake $work/lake${years}y: " "$work/refresh.txt")
   refresh[$years]=$(echo "$line" | sed -E 's/.*refresh median ([0-9.]+) s.*/\1/')
   plain=$(echo "$line" | sed -E 's/.*plain aggregate median ([0-9.]+) s.*/\1/')
-  row "refresh, ${lake_orders} orders over ${years} year(s)" "${refresh[$years]} s" "${plain} s (plain DuckDB aggregate)" "$(ratio "${refresh[$years]}" "$plain")" "≤ 3 s"
+  row "refresh, ${lake_orders} orders over ${years} year(s)" "${refresh[$years]} s" "${plain} s (plain DuckDB aggregate)" "$(ratio "${refresh[$years]}" "$plain")" "≤ 0.8"
 done
 by_round=$(grep "^lake $work/lake5y vs " "$work/refresh.txt")
 refresh_ratios=$(echo "$by_round" | sed -E 's/.*refresh ratios by round (.*) · median.*/\1/')
 round_median=$(echo "$by_round" | sed -E 's/.* · median ([0-9.]+)$/\1/')
 rm -rf "$work/lake1y" "$work/lake5y"
-row "refresh, 5-year lake vs 1-year lake" "medians ${refresh[5]} s vs ${refresh[1]} s" "—" "$round_median" "≤ 1.2"
-details+=("- Refresh, ${refresh_runs} alternating round(s) over the 1-year and 5-year lakes: 5-year / 1-year ratio by round ${refresh_ratios}. The row shows the median ratio.")
+row "refresh, 5-year lake vs 1-year lake" "medians ${refresh[5]} s vs ${refresh[1]} s" "—" "$round_median" "—"
+details+=("- Refresh, ${refresh_runs} alternating round(s) over the 1-year and 5-year lakes: 5-year / 1-year ratio by round ${refresh_ratios}. The row shows the median ratio. The refresh's goal is the ratio to the plain aggregate in the same run (≤ 0.8, [CONTRACT §9](CONTRACT.md#9-service-levels)); the 5-year / 1-year row has no goal of its own: it shows the cost following the window, not the history.")
 
 echo "bench: criterion hot paths"
 if [ "$smoke" = 1 ]; then

@@ -432,3 +432,128 @@ async fn rollups_are_used_only_while_they_match_the_compacted_day() {
     assert_eq!(after.len(), 1);
     assert_ne!(after, rollups, "a new roll-up for the new compacted file");
 }
+
+/// The report covers the areas of the population table: the 50 states, the District of
+/// Columbia and Puerto Rico, each as its own "state". A customer with any other code (an
+/// armed-forces address, a territory without a population row, a mistyped code) keeps
+/// their orders in the warehouse, but those orders are left out of the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dc_and_puerto_rico_are_reported_other_codes_are_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Embedded {
+        lake,
+        warehouse,
+        summary,
+        population,
+        ..
+    } = embedded(tmp.path());
+    let living_in = |customer_id: i64, state: &str| {
+        Some(Arc::new(Customer {
+            customer_id,
+            name: format!("Customer {customer_id}"),
+            address: "1 Main St".into(),
+            city: "Somewhere".into(),
+            state: state.into(),
+            zip_code: "00901".into(),
+        }))
+    };
+    let states = ["PR", "DC", "GU", "AE", "TEX"];
+    let orders: Vec<EnrichedOrder> = states
+        .iter()
+        .enumerate()
+        .map(|(i, state)| {
+            let i = i as i64 + 1;
+            row(i, 2, "2026-01-10T10:00:01Z", i, living_in(i, *state))
+        })
+        .collect();
+    land_batch(lake.as_ref(), &orders, "0", 1, states.len() as i64)
+        .await
+        .unwrap();
+    let window =
+        ReportWindow::ending_at("2026-02-01T00:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
+    let refreshed = summary.refresh(window).await.unwrap();
+    assert_eq!(refreshed.report_rows, 2, "Puerto Rico and DC, nothing else");
+    for (code, name) in [("PR", "Puerto Rico"), ("DC", "District of Columbia")] {
+        let rows = warehouse.report_for_state(code).unwrap();
+        assert_eq!(rows.len(), 1, "{code}");
+        let adults = population
+            .iter()
+            .find(|p| p.state_code == code)
+            .unwrap()
+            .adult_population;
+        assert_eq!(
+            (
+                rows[0].state_name.as_str(),
+                rows[0].pizzas_sold,
+                rows[0].gross_sales_cents,
+                rows[0].adult_population
+            ),
+            (name, 2, 2002, adults)
+        );
+    }
+    for code in ["GU", "AE", "TEX"] {
+        assert!(
+            warehouse.report_for_state(code).unwrap().is_empty(),
+            "{code}"
+        );
+        assert_eq!(&summary.cache().state_json(code)[..], b"[]", "{code}");
+    }
+    let w = warehouse.clone();
+    let kept = std::thread::spawn(move || {
+        w.query_i64("SELECT count(*) FROM orders_enriched WHERE state IN ('GU', 'AE', 'TEX')")
+            .unwrap()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(kept, 3, "left out of the report, not out of the warehouse");
+}
+
+/// The nightly report is a snapshot of what had landed when it was built. An order that
+/// lands after the 02:00 build (dated 23:30 the evening before, received at 02:30) leaves
+/// the built table as it is, and is counted by the next night's build, whose window still
+/// holds the evening it was placed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_that_arrives_after_the_build_counts_from_the_next_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Embedded {
+        lake,
+        warehouse,
+        summary,
+        ..
+    } = embedded(tmp.path());
+    let tx = Some(texan());
+    let texas_pizzas = |w: &Arc<Warehouse>| w.report_for_state("TX").unwrap()[0].pizzas_sold;
+
+    let mut on_time = row(1, 2, "2026-01-31T19:00:01Z", 1, tx.clone());
+    on_time.event.order_ts = "2026-01-31T19:00:00Z".parse().unwrap();
+    land_batch(lake.as_ref(), &[on_time], "0", 1, 1)
+        .await
+        .unwrap();
+    let tonight =
+        ReportWindow::nightly("2026-02-01T02:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
+    assert_eq!(
+        tonight.end,
+        "2026-02-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+        "the 02:00 build ends at midnight"
+    );
+    summary.refresh(tonight).await.unwrap();
+    assert_eq!(texas_pizzas(&warehouse), 2);
+
+    let mut late = row(2, 3, "2026-02-01T02:30:00Z", 2, tx.clone());
+    late.event.order_ts = "2026-01-31T23:30:00Z".parse().unwrap();
+    land_batch(lake.as_ref(), &[late], "0", 2, 2).await.unwrap();
+    assert_eq!(texas_pizzas(&warehouse), 2, "the built table does not move");
+    let served = String::from_utf8(summary.cache().state_json("TX").to_vec()).unwrap();
+    assert!(served.contains(r#""pizzas_sold":2"#), "{served}");
+
+    let next_night =
+        ReportWindow::nightly("2026-02-02T02:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
+    summary.refresh(next_night).await.unwrap();
+    assert_eq!(
+        texas_pizzas(&warehouse),
+        5,
+        "the late order counts from the next build"
+    );
+    let served = String::from_utf8(summary.cache().state_json("TX").to_vec()).unwrap();
+    assert!(served.contains(r#""pizzas_sold":5"#), "{served}");
+}

@@ -557,3 +557,51 @@ async fn an_order_that_arrives_after_the_build_counts_from_the_next_build() {
     let served = String::from_utf8(summary.cache().state_json("TX").to_vec()).unwrap();
     assert!(served.contains(r#""pizzas_sold":5"#), "{served}");
 }
+
+/// A refresh that fails (here on an unreadable file in its window) changes nothing that
+/// readers see: the previous report stays, in the table and in the copy that is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_refresh_leaves_the_previous_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Embedded {
+        lake,
+        warehouse,
+        summary,
+        ..
+    } = embedded(tmp.path());
+    land_batch(
+        lake.as_ref(),
+        &[row(1, 2, "2026-01-10T10:00:01Z", 1, Some(texan()))],
+        "0",
+        1,
+        1,
+    )
+    .await
+    .unwrap();
+    let window =
+        ReportWindow::ending_at("2026-02-01T00:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
+    summary.refresh(window).await.unwrap();
+    let built = warehouse.report_rows().unwrap();
+    assert_eq!(built.len(), 1);
+    let served = summary.cache().state_json("TX");
+
+    lake.put(
+        "orders_enriched/order_date=2026-01-11/p0-2-2.parquet",
+        bytes::Bytes::from_static(b"not a parquet file"),
+    )
+    .await
+    .unwrap();
+    let next = ReportWindow::ending_at("2026-02-02T00:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
+    assert!(summary.refresh(next).await.is_err(), "the refresh fails");
+    assert_eq!(
+        warehouse.report_rows().unwrap(),
+        built,
+        "the table is the previous one"
+    );
+    assert_eq!(
+        summary.cache().state_json("TX"),
+        served,
+        "so is the served copy"
+    );
+    assert_eq!(summary.last_as_of(), Some(window.as_of));
+}

@@ -45,16 +45,20 @@ cat > "$puppeteer_cfg" <<EOF
 { "executablePath": "$chromium", "args": ["--no-sandbox", "--headless", "--disable-gpu"] }
 EOF
 
-# 1. Diagrams. A Gantt chart gets the large-type style sheet and is laid out 1,200 px wide
-#    (its type then stays large once scaled onto a slide); other diagrams take their own
-#    width, up to 1,500 px.
+# 1. Diagrams. A Gantt chart takes diagrams/gantt.json and the large-type style sheet
+#    diagrams/gantt.css, in a 1,200 px page (its type then stays large once scaled onto a
+#    slide); other diagrams take diagrams/mermaid.json and their own width, up to 1,500 px.
+#    Look at the images after a change: mermaid decides whether a bar's label fits inside
+#    the bar by measuring it, and a change of font or size can make labels overflow.
 mkdir -p docs/img
 for src in "$deck"/diagrams/*.mmd; do
   name="$(basename "$src" .mmd)"
-  css=() size=1500
-  if grep -qE '^\s*gantt\b' "$src"; then css=(-C "$deck/diagrams/gantt.css"); size=1200; fi
+  cfg="$deck/diagrams/mermaid.json" css=() size=1500
+  if grep -qE '^\s*gantt\b' "$src"; then
+    cfg="$deck/diagrams/gantt.json" css=(-C "$deck/diagrams/gantt.css") size=1200
+  fi
   echo "deck: docs/deck/diagrams/$name.mmd -> docs/img/$name.png"
-  "$bin/mmdc" -q -p "$puppeteer_cfg" -c "$deck/diagrams/mermaid.json" "${css[@]}" \
+  "$bin/mmdc" -q -p "$puppeteer_cfg" -c "$cfg" "${css[@]}" \
     --size "$size" -b white -i "$src" -s 2 -o "docs/img/$name.png"
 done
 

@@ -111,11 +111,18 @@ param sqlMaxVCores int = 1
 @description('Azure SQL minutes idle before auto-pause (-1: never).')
 param sqlAutoPauseDelayMinutes int = 60
 
-@description('SUMMARY_SCHEDULE: when build_state_summary runs, six-field cron in UTC (Linux plans). Default: 02:00 every day.')
-param summarySchedule string = '0 0 2 * * *'
+@description('SUMMARY_SCHEDULE: when the build_state_summary timer ticks, six-field cron, always UTC on Linux plans. Hourly: each tick builds the nightly report once it is due at 02:00 in reportTimeZone, and catches up a missed one.')
+param summarySchedule string = '0 0 * * * *'
 
-@description('REPORT_TIME_ZONE: IANA time zone of the report day (the 12-month window ends at midnight there).')
+@description('REPORT_TIME_ZONE: IANA time zone of the report day: the nightly build runs at 02:00 there and its 12-month window ends at midnight there.')
 param reportTimeZone string = 'UTC'
+
+@description('E-mail address that receives the operations alerts (bicep/modules/alerts.bicep, docs/OPERATIONS.md).')
+param alertEmail string
+
+@description('POST /api/orders 5xx answers in 5 minutes above which the order-API alert fires (0: any).')
+@minValue(0)
+param orderApi5xxAlertThreshold int = 0'
 
 @description('SYNAPSE_DATABASE: the serverless database created by sql/synapse/01_database.sql.')
 param synapseDatabaseName string = 'pizza_warehouse'
@@ -254,6 +261,20 @@ module roles 'modules/roles.bicep' = {
   }
 }
 
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    location: location
+    namePrefix: prefix
+    alertEmail: alertEmail
+    appInsightsName: monitoring.outputs.appInsightsName
+    eventHubsNamespaceName: eventHubs.outputs.namespaceName
+    reportTimeZone: reportTimeZone
+    orderApi5xxThreshold: orderApi5xxAlertThreshold
+    tags: allTags
+  }
+}
+
 // Outputs: names and endpoints only (docs/DEPLOY.md reads them with
 // az deployment group show --query properties.outputs).
 output resourceGroupName string = resourceGroup().name
@@ -280,3 +301,4 @@ output synapseServerlessEndpoint string = synapse.outputs.serverlessSqlEndpoint
 output synapseDatabaseName string = synapseDatabaseName
 output appInsightsName string = monitoring.outputs.appInsightsName
 output logAnalyticsWorkspaceName string = monitoring.outputs.logAnalyticsName
+output alertActionGroupName string = alerts.outputs.actionGroupName

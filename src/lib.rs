@@ -12,7 +12,13 @@
 //! 6. [`azure`] — `serve`: the same functions on Event Hubs, Azure SQL, ADLS Gen2 and
 //!    Synapse (the adapters sit beside their ports above).
 //! 7. [`host`] — the embedded host that plays the Functions host on one machine;
-//!    [`serving`] — its read API and dashboard.
+//!    [`serving`] — its read API and dashboard. [`server`] is the HTTP server both
+//!    hosts run.
+//!
+//! The embedded mode (`host`, `serving`, `warehouse`, the SQLite log and customer table)
+//! is the cargo feature `embedded`, on by default. The Azure package is built without it
+//! (`--no-default-features`): `serve` never touches DuckDB or SQLite, and leaving them
+//! out makes a small, statically linked binary (`.ci/package`).
 
 pub mod azure;
 pub mod cli;
@@ -20,13 +26,17 @@ pub mod customers;
 pub mod enrich;
 pub mod functions;
 pub mod generate;
+#[cfg(feature = "embedded")]
 pub mod host;
 pub mod lake;
 pub mod metrics;
 pub mod order;
 pub mod population;
+pub mod server;
+#[cfg(feature = "embedded")]
 pub mod serving;
 pub mod simulate;
 pub mod stream;
 pub mod summary;
+#[cfg(feature = "embedded")]
 pub mod warehouse;

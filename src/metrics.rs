@@ -15,6 +15,7 @@ pub struct Metrics {
     pub orders_landed: IntCounter,
     pub unknown_customers: IntCounter,
     pub poison_events: IntCounter,
+    pub invocations_quarantined: IntCounter,
     pub enrich_failures: IntCounter,
     pub log_backlog: IntGauge,
     pub accepted_to_landed: Histogram,
@@ -52,6 +53,10 @@ impl Metrics {
         let poison_events = counter(
             "pizza_poison_events_total",
             "Stream events that were not order events, set aside in the lake's quarantine.",
+        );
+        let invocations_quarantined = counter(
+            "pizza_invocations_quarantined_total",
+            "enrich_orders invocations the handler could not read at all, kept raw in the lake's quarantine and acknowledged.",
         );
         let enrich_failures = counter(
             "pizza_enrich_failures_total",
@@ -114,6 +119,7 @@ impl Metrics {
             orders_landed,
             unknown_customers,
             poison_events,
+            invocations_quarantined,
             enrich_failures,
             log_backlog,
             accepted_to_landed,

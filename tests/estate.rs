@@ -135,6 +135,10 @@ fn every_resource_type_of_the_estate_is_declared_with_a_ga_api_version() {
         "Microsoft.Sql/servers/databases",
         "Microsoft.Synapse/workspaces",
         "Microsoft.Authorization/roleAssignments",
+        "Microsoft.Sql/servers/connectionPolicies",
+        "Microsoft.Insights/actionGroups",
+        "Microsoft.Insights/scheduledQueryRules",
+        "Microsoft.Insights/metricAlerts",
     ];
     // `resource name 'Type@version' = …`, declarations only (not `existing` references).
     let mut declared: Vec<(String, String, String)> = Vec::new();
@@ -210,6 +214,17 @@ fn the_function_app_settings_are_every_setting_serve_reads() {
             );
             continue;
         }
+        if setting.default == Some("") {
+            // Optional and unset by default (AZURE_CLIENT_ID): an app setting with an empty
+            // value is not "unset" to everyone — the Functions host's own identity library
+            // reads AZURE_CLIENT_ID as it is — so the template leaves it out.
+            assert!(
+                !app.contains(&format!("name: '{}'", setting.name)),
+                "functionapp.bicep sets {}, which must stay unset unless an operator names a value",
+                setting.name
+            );
+            continue;
+        }
         assert!(
             app.contains(&format!("name: '{}'", setting.name)),
             "bicep/modules/functionapp.bicep does not set {} ({})",
@@ -217,7 +232,7 @@ fn the_function_app_settings_are_every_setting_serve_reads() {
             setting.meaning
         );
         // A default of the code is the default of the template too (e.g. SUMMARY_SCHEDULE
-        // '0 0 2 * * *': function.json reads %SUMMARY_SCHEDULE%, so it must always be set).
+        // '0 0 * * * *': function.json reads %SUMMARY_SCHEDULE%, so it must always be set).
         if let Some(default) = setting.default.filter(|d| !d.is_empty()) {
             assert!(
                 everything.contains(&format!("= '{default}'")),
@@ -255,6 +270,10 @@ fn the_function_app_settings_are_every_setting_serve_reads() {
             }
         }
     }
+    assert!(
+        !app.contains("value: ''"),
+        "an app setting with an empty value: leave an optional setting out instead"
+    );
     assert!(!bindings_read.is_empty(), "no binding reads a setting?");
     for name in bindings_read {
         assert!(
@@ -670,5 +689,130 @@ fn the_package_has_the_layout_the_functions_host_runs() {
         fs::metadata(repo().join("data/census/adult_population_by_state.csv"))
             .expect("csv")
             .len()
+    );
+}
+
+#[test]
+fn azure_sql_is_pinned_to_the_proxy_connection_policy() {
+    let files = bicep_files();
+    let sql = without_comments(&bicep_file(&files, "bicep/modules/sql.bicep"));
+    let policy = resource_blocks(&sql)
+        .into_iter()
+        .find(|block| block.contains("Microsoft.Sql/servers/connectionPolicies@"))
+        .expect("sql.bicep declares the server's connection policy");
+    assert!(policy.contains("name: 'default'"), "{policy}");
+    assert!(
+        policy.contains("connectionType: 'Proxy'"),
+        "Proxy, not Redirect: the handler's TDS login is proven through the gateway only\n{policy}"
+    );
+}
+
+/// The lines the log alerts look for, as `var <name> = '<line>'` in alerts.bicep.
+fn alert_lines(alerts: &str) -> Vec<(String, String)> {
+    alerts
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("var ")?;
+            let (name, value) = rest.split_once(" = '")?;
+            name.ends_with("Line")
+                .then(|| (name.to_string(), value.trim_end_matches('\'').to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn every_alert_is_wired_tied_to_what_the_handler_writes_and_explained_to_operators() {
+    let files = bicep_files();
+    let alerts = bicep_file(&files, "bicep/modules/alerts.bicep");
+    let main = without_comments(&bicep_file(&files, "bicep/main.bicep"));
+    assert!(
+        main.contains("module alerts 'modules/alerts.bicep'"),
+        "main.bicep deploys the alerts"
+    );
+    assert!(main.contains("param alertEmail string"), "an e-mail parameter");
+    assert!(main.contains("alertEmail: alertEmail"));
+    let code = without_comments(&alerts);
+    assert!(
+        code.contains("Microsoft.Insights/actionGroups@") && code.contains("emailAddress: alertEmail"),
+        "an action group that e-mails alertEmail"
+    );
+
+    // Each line a log rule looks for is written, word for word, by the handler.
+    let handler: String = ["src/functions/enrich_orders.rs", "src/functions/build_state_summary.rs"]
+        .iter()
+        .map(|f| fs::read_to_string(repo().join(f)).expect(f))
+        .collect();
+    let lines = alert_lines(&alerts);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (name, line) in &lines {
+        assert!(
+            handler.contains(&format!("\"{line}")),
+            "alerts.bicep {name} looks for {line:?}, which no handler log line starts with"
+        );
+    }
+
+    // The breaches operators must hear about, each a rule, each in the operations guide.
+    let operations = fs::read_to_string(repo().join("docs/OPERATIONS.md")).expect("OPERATIONS.md");
+    for rule in [
+        "enrich-failures",
+        "enrich-lag",
+        "eventhub-not-consumed",
+        "report-not-built",
+        "order-api-5xx",
+    ] {
+        assert!(code.contains(&format!("'{rule}'")) || code.contains(&format!("-{rule}'")), "alerts.bicep has no rule {rule}");
+        assert!(
+            operations.contains(&format!("`{rule}`")),
+            "docs/OPERATIONS.md does not explain the alert {rule}"
+        );
+    }
+    assert!(code.contains("Microsoft.Insights/scheduledQueryRules@"));
+    assert!(code.contains("Microsoft.Insights/metricAlerts@"));
+    // The report alert reads the local clock of the report time zone, not UTC.
+    assert!(code.contains("datetime_utc_to_local") && code.contains("reportTimeZone"));
+    // host.json keeps every Request and Trace: a sampled-out line would be a false alarm.
+    let host: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(repo().join("host.json")).unwrap()).unwrap();
+    let excluded = host["logging"]["applicationInsights"]["samplingSettings"]["excludedTypes"]
+        .as_str()
+        .unwrap_or_default();
+    for kind in ["Request", "Trace"] {
+        assert!(excluded.split(';').any(|k| k == kind), "host.json samples {kind}s: {excluded}");
+    }
+}
+
+#[test]
+fn the_power_bi_connection_file_names_the_database_that_holds_the_report_view() {
+    let pbids: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(repo().join("docs/powerbi/state_top_pizzas.pbids")).expect("pbids"),
+    )
+    .expect("JSON");
+    let address = &pbids["connections"][0]["details"]["address"];
+    let database = address["database"].as_str().expect("a database");
+    // The Synapse scripts create it, and the view lives there.
+    let create = fs::read_to_string(repo().join("sql/synapse/01_database.sql")).expect("script");
+    assert!(
+        create.contains(&format!("CREATE DATABASE {database} ")),
+        "sql/synapse/01_database.sql does not create {database}"
+    );
+    let views: String = fs::read_dir(repo().join("sql/synapse"))
+        .expect("sql/synapse")
+        .map(|e| fs::read_to_string(e.expect("entry").path()).expect("script"))
+        .collect();
+    assert!(views.contains("dbo.state_top_pizzas"), "the report view");
+    // It is the handler's SYNAPSE_DATABASE default, not the customer database.
+    let default = SETTINGS
+        .iter()
+        .find(|s| s.name == "SYNAPSE_DATABASE")
+        .and_then(|s| s.default)
+        .expect("SYNAPSE_DATABASE has a default");
+    assert_eq!(database, default);
+    let customers_db = SETTINGS.iter().find(|s| s.name == "AZURE_SQL_DATABASE").unwrap();
+    assert!(customers_db.default.is_none_or(|d| d != database));
+    assert!(
+        address["server"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("-ondemand.sql.azuresynapse.net")),
+        "the serverless SQL endpoint"
     );
 }

@@ -57,6 +57,14 @@ fn every_function_folder_has_a_route_and_matching_bindings() {
                     function["retry"]["maxRetryCount"], -1,
                     "a failed batch is retried, never skipped"
                 );
+                // Without it the host parses every event body as JSON before the handler
+                // sees the batch: one body that is not JSON fails the binding itself and,
+                // with unlimited retries, holds its partition still for ever. As strings,
+                // a broken body reaches the handler, which quarantines it.
+                assert_eq!(
+                    trigger["dataType"], "string",
+                    "the Event Hubs trigger hands bodies over as strings"
+                );
             }
             "timerTrigger" => {
                 assert_eq!(route, format!("/{name}"));

@@ -151,3 +151,60 @@ async fn storage_outage_is_absorbed_and_drained() {
     assert_eq!(ids.len(), unique.len(), "each order once in the container");
     println!("storage outage: {failures} failed enrich_orders invocations retried; backlog of 250 drained");
 }
+
+/// An ADLS Gen2 account lists each directory through the Blob API as a zero-length
+/// entry with metadata `hdi_isfolder=true`. Azurite has no hierarchical namespace, but
+/// a blob of that name and metadata lists exactly the same way: the lake adapter must
+/// list files only, and every listing consumer then sees files only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_entries_of_an_adls_gen2_listing_are_not_files() {
+    use azure_core::http::{RequestContent, Url};
+    use azure_storage_blob::models::BlobClientUploadOptions;
+    use azure_storage_blob::BlobContainerClient;
+
+    let azurite = Azurite::start();
+    let lake = lake_on(&azurite, "hns").await;
+    let container =
+        BlobContainerClient::new(Url::parse(&azurite.container_url("hns")).unwrap(), None, None)
+            .unwrap();
+    let day = "orders_enriched/order_date=2026-03-01";
+    let old_run = "reports/state_top_pizzas/run=20261123T020000000000Z";
+    for folder in [
+        "orders_enriched",
+        day,
+        "reports",
+        "reports/state_top_pizzas",
+        old_run,
+    ] {
+        let options = BlobClientUploadOptions {
+            metadata: Some(std::collections::HashMap::from([(
+                "hdi_isfolder".to_string(),
+                "true".to_string(),
+            )])),
+            ..Default::default()
+        };
+        container
+            .blob_client(folder)
+            .upload(RequestContent::from(Vec::<u8>::new()), Some(options))
+            .await
+            .unwrap();
+    }
+    lake.put(&format!("{day}/p0-1-2.parquet"), Bytes::from_static(b"one"))
+        .await
+        .unwrap();
+    // A genuinely empty file is still a file.
+    lake.put("orders_enriched/empty.parquet", Bytes::new())
+        .await
+        .unwrap();
+
+    assert_eq!(
+        lake.list("orders_enriched").await.unwrap(),
+        [
+            "orders_enriched/empty.parquet".to_string(),
+            format!("{day}/p0-1-2.parquet"),
+        ]
+    );
+    let runs = lake.list("reports/state_top_pizzas").await.unwrap();
+    assert!(runs.is_empty(), "an emptied run folder is no file: {runs:?}");
+    assert_eq!(lake.list("").await.unwrap().len(), 2);
+}

@@ -80,7 +80,7 @@ async fn a_complete_table_serves_the_functions() {
     let mut child = serve()
         .envs(SETTINGS)
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -127,16 +127,37 @@ async fn a_complete_table_serves_the_functions() {
         "{body}"
     );
 
-    // An invocation the host could never have sent is a 400, not a crash.
+    // An invocation that cannot be read is kept raw in the lake's quarantine and then
+    // acknowledged; with the lake unreachable it cannot be kept, so it fails (and the
+    // host sends it again): it is never acknowledged unseen.
     let garbage = http
         .post(url("/enrich_orders"))
         .body("{")
         .send()
         .await
         .unwrap();
-    assert_eq!(garbage.status(), 400);
+    assert_eq!(garbage.status(), 500);
+    let answer: serde_json::Value = garbage.json().await.unwrap();
+    assert!(
+        answer["Logs"].to_string().contains("could not be kept in quarantine"),
+        "{answer}"
+    );
 
     common::sigterm(&child);
     let status = child.wait().unwrap();
     assert!(status.success(), "serve stops cleanly on SIGTERM: {status}");
+
+    // The host reads stdout and stderr line by line and takes stderr for errors: plain
+    // text, information on stdout, warnings and errors on stderr.
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(!text.contains('\u{1b}'), "escape bytes on {name}: {text:?}");
+    }
+    assert!(stdout.contains("custom handler ready"), "stdout:\n{stdout}");
+    assert!(!stdout.contains(" ERROR "), "stdout:\n{stdout}");
+    assert!(stderr.contains(" ERROR ") && stderr.contains("unreadable invocation"), "stderr:\n{stderr}");
+    assert!(!stderr.contains(" INFO "), "stderr:\n{stderr}");
 }

@@ -108,7 +108,7 @@ param synapseSqlEndpoint string
 @description('SYNAPSE_DATABASE.')
 param synapseDatabaseName string
 
-@description('SUMMARY_SCHEDULE: six-field cron of build_state_summary, UTC (Linux plans).')
+@description('SUMMARY_SCHEDULE: six-field cron of the build_state_summary timer, always UTC on Linux plans. Hourly: each tick builds the nightly report once it is due at 02:00 in reportTimeZone.')
 param summarySchedule string
 
 @description('REPORT_TIME_ZONE: IANA time zone of the report day.')
@@ -165,11 +165,9 @@ var pipelineSettings = [
     name: 'REPORT_TIME_ZONE'
     value: reportTimeZone
   }
-  {
-    // Empty: the system-assigned identity (a user-assigned one would put its client id here).
-    name: 'AZURE_CLIENT_ID'
-    value: ''
-  }
+  // AZURE_CLIENT_ID is left out on purpose: unset means the system-assigned identity. An
+  // empty value is not the same as unset for the Functions host's own identity library,
+  // which reads the variable as it is; a user-assigned identity would set its client id.
 ]
 
 // The Functions host's own settings, identity-based.

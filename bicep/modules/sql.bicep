@@ -1,4 +1,4 @@
-// Azure SQL: the server and the database that holds dbo.customers (SPEC §4).
+// Azure SQL: the server and the database that holds dbo.customers (CONTRACT §4).
 //
 // Microsoft Entra-only authentication: the server is created with an Entra administrator
 // (the deployer, a group or an app, given as parameters) and azureADOnlyAuthentication,
@@ -81,6 +81,25 @@ resource allowAzureServices 'Microsoft.Sql/servers/firewallRules@2021-11-01' = {
   properties: {
     startIpAddress: '0.0.0.0'
     endIpAddress: '0.0.0.0'
+  }
+}
+
+// Connection policy Proxy, pinned. Connections from inside Azure default to Redirect:
+// after the login the gateway sends the client on to the database's own node
+// (<node>.<region>.worker.database.windows.net, ports 11000-11999), and the client must
+// reconnect there and sign in again. The handler's TDS client (tiberius) does follow a
+// redirect (src/azure/tds.rs), but then sends the worker's host name at login and checks
+// TLS against it, and an Entra token login after a redirect has not been proven against
+// a real server. Proxy keeps every packet on the gateway (<server>.database.windows.net,
+// port 1433), the path the handler is tested on. The cost is a little latency per round
+// trip, which the customer cache (one lookup per batch) makes immaterial. Microsoft Learn:
+// "Azure SQL Database and Azure Synapse Analytics connectivity architecture", section
+// "Connection policy".
+resource connectionPolicy 'Microsoft.Sql/servers/connectionPolicies@2021-11-01' = {
+  parent: server
+  name: 'default'
+  properties: {
+    connectionType: 'Proxy'
   }
 }
 

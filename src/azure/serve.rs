@@ -58,7 +58,7 @@ pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<Functio
 }
 
 pub async fn run_serve() -> anyhow::Result<()> {
-    let stop_signal = crate::host::StopSignal::listen();
+    let stop_signal = crate::server::StopSignal::listen();
     let settings = AzureSettings::from_env()?;
     let state = azure_functions_state(&settings)?;
     let port = settings.port().map_err(anyhow::Error::msg)?;
@@ -67,7 +67,7 @@ pub async fn run_serve() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr} ({FUNCTIONS_PORT})"))?;
     tracing::info!(%addr, hub = settings.get(EVENTHUB_NAME), "custom handler ready");
-    crate::host::server::serve(listener, functions::router(state), async {
+    crate::server::serve(listener, functions::router(state), async {
         stop_signal.received().await;
         tracing::info!("stopping: finishing in-flight invocations");
     })

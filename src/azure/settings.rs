@@ -95,15 +95,15 @@ pub const SETTINGS: [Setting; 12] = [
     },
     Setting {
         name: SUMMARY_SCHEDULE,
-        default: Some("0 0 2 * * *"),
+        default: Some(crate::functions::SUMMARY_TIMER_SCHEDULE),
         read_by: ReadBy::Host,
-        meaning: "When build_state_summary runs: six-field cron (sec min hour day month weekday), in WEBSITE_TIME_ZONE (UTC on Linux plans)",
+        meaning: "When the build_state_summary timer ticks: six-field cron (sec min hour day month weekday), always in UTC on Linux plans. Hourly by default: each tick builds the nightly report once it is due, from 02:00 in REPORT_TIME_ZONE, and catches up a missed one",
     },
     Setting {
         name: REPORT_TIME_ZONE,
         default: Some("UTC"),
         read_by: ReadBy::Handler,
-        meaning: "IANA time zone of the report day: the 12-month window ends at midnight here",
+        meaning: "IANA time zone of the report day: the nightly build runs at 02:00 here and its 12-month window ends at midnight here",
     },
     Setting {
         name: AZURE_CLIENT_ID,
@@ -213,7 +213,7 @@ mod tests {
         let settings = read(&complete()).expect("complete");
         assert_eq!(settings.port(), Ok(7071));
         assert_eq!(settings.get(SYNAPSE_DATABASE), "pizza_warehouse");
-        assert_eq!(settings.get(SUMMARY_SCHEDULE), "0 0 2 * * *");
+        assert_eq!(settings.get(SUMMARY_SCHEDULE), "0 0 * * * *");
         assert_eq!(settings.report_tz(), Ok(chrono_tz::UTC));
     }
 

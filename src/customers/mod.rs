@@ -1,4 +1,4 @@
-//! Customers: the fixed reference table every order is joined with (SPEC §4).
+//! Customers: the fixed reference table every order is joined with (CONTRACT §4).
 //!
 //! [`CustomerDirectory`] is the port enrichment looks customers up through: Azure SQL in
 //! production ([`AzureSqlCustomers`]), the SQLite file [`SqliteCustomers`] embedded; both
@@ -8,10 +8,12 @@
 mod azure_sql;
 mod cache;
 mod demo;
+#[cfg(feature = "embedded")]
 mod sqlite;
 
 pub use azure_sql::{AzureSqlCustomers, LOOKUP_SQL};
 pub use demo::{demo_customers, DEMO_CUSTOMER_COUNT, DEMO_SEED};
+#[cfg(feature = "embedded")]
 pub use sqlite::{CustomerLoadError, SqliteCustomers};
 
 use crate::stream::BoxFuture;

@@ -50,6 +50,22 @@ pub enum InvocationError {
     MissingBinding(&'static str),
     #[error("invocation field {field}: {message}")]
     BadField { field: String, message: String },
+    /// The host sent no usable `Metadata.PartitionContext.PartitionId`. Lake files are
+    /// named by partition and sequence range, so such a batch has no safe name: with a
+    /// made-up partition, two partitions with overlapping sequence numbers would overwrite
+    /// each other's files. The invocation fails (and is retried) rather than guess.
+    #[error("invocation has no usable Metadata.PartitionContext.PartitionId: {0}")]
+    NoPartition(String),
+}
+
+impl InvocationError {
+    /// Whether the invocation itself is unreadable (broken JSON, a missing binding, a
+    /// value of the wrong shape): no retry can mend it, so it is kept raw in quarantine
+    /// and acknowledged. A missing partition is the host's problem, not the data's: that
+    /// invocation fails instead, and is retried.
+    pub fn is_unreadable(&self) -> bool {
+        !matches!(self, InvocationError::NoPartition(_))
+    }
 }
 
 fn bad(field: &str, message: impl Into<String>) -> InvocationError {
@@ -126,22 +142,23 @@ fn sequence_numbers(raw: Option<&RawValue>) -> Result<Vec<i64>, InvocationError>
     }
 }
 
-/// `Metadata.PartitionContext.PartitionId`; "0" when the host sent no context.
+/// `Metadata.PartitionContext.PartitionId`, which the host sends with every Event Hubs
+/// batch; without it the invocation fails ([`InvocationError::NoPartition`]).
 fn partition_id(raw: Option<&RawValue>) -> Result<String, InvocationError> {
     #[derive(Deserialize)]
     struct PartitionContext {
         #[serde(rename = "PartitionId")]
         partition_id: Option<String>,
     }
-    let partition = raw
-        .and_then(|raw| nested::<PartitionContext>(raw).ok())
-        .and_then(|ctx| ctx.partition_id)
-        .unwrap_or_else(|| "0".to_string());
+    let no_partition = |why: String| InvocationError::NoPartition(why);
+    let raw = raw.ok_or_else(|| no_partition("Metadata.PartitionContext is missing".into()))?;
+    let context = nested::<PartitionContext>(raw)
+        .map_err(|e| no_partition(format!("Metadata.PartitionContext is unreadable: {e}")))?;
+    let partition = context
+        .partition_id
+        .ok_or_else(|| no_partition("Metadata.PartitionContext has no PartitionId".into()))?;
     if partition.is_empty() || !partition.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(bad(
-            "Metadata.PartitionContext.PartitionId",
-            format!("{partition:?} is not a partition id"),
-        ));
+        return Err(no_partition(format!("{partition:?} is not a partition id")));
     }
     Ok(partition)
 }
@@ -549,6 +566,66 @@ mod tests {
             .contains("is missing"));
         let bad_partition = br#"{"Data":{"orders":"[]"},"Metadata":{"SequenceNumberArray":"[]","PartitionContext":{"PartitionId":"../x"}}}"#;
         assert!(decode_eventhub_batch(bad_partition).is_err());
+    }
+
+    #[test]
+    fn a_batch_without_its_partition_fails_rather_than_guessing_one() {
+        let documented: Value =
+            serde_json::from_slice(&fixture("eventhub_many_request.json")).unwrap();
+        let without = |edit: &dyn Fn(&mut Value)| {
+            let mut request = documented.clone();
+            edit(&mut request);
+            decode_eventhub_batch(&serde_json::to_vec(&request).unwrap()).unwrap_err()
+        };
+        let no_context = without(&|r| {
+            r["Metadata"].as_object_mut().unwrap().remove("PartitionContext");
+        });
+        assert!(
+            matches!(&no_context, InvocationError::NoPartition(why) if why.contains("missing")),
+            "{no_context}"
+        );
+        let no_id = without(&|r| {
+            r["Metadata"]["PartitionContext"]
+                .as_object_mut()
+                .unwrap()
+                .remove("PartitionId");
+        });
+        assert!(matches!(no_id, InvocationError::NoPartition(_)), "{no_id}");
+        let traversal = without(&|r| r["Metadata"]["PartitionContext"]["PartitionId"] = "../x".into());
+        assert!(matches!(traversal, InvocationError::NoPartition(_)));
+        for error in [no_context, no_id, traversal] {
+            assert!(!error.is_unreadable(), "{error}: fails, is not quarantined");
+        }
+    }
+
+    #[test]
+    fn unreadable_invocations_are_the_ones_kept_in_quarantine() {
+        for body in [
+            &b"nope"[..],
+            br#"{"Data":{}}"#,
+            br#"{"Data":{"orders":5},"Metadata":{"SequenceNumberArray":"[1]"}}"#,
+            br#"{"Data":{"orders":"[{}]"},"Metadata":{}}"#,
+        ] {
+            let error = decode_eventhub_batch(body).unwrap_err();
+            assert!(error.is_unreadable(), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_non_json_event_of_a_string_batch_is_one_event_not_a_broken_batch() {
+        // With "dataType": "string" the host hands over each body as text, JSON or not.
+        let mut request: Value =
+            serde_json::from_slice(&fixture("eventhub_many_request_datatype_string.json"))
+                .unwrap();
+        let mut bodies: Vec<String> =
+            serde_json::from_str(request["Data"]["orders"].as_str().unwrap()).unwrap();
+        bodies[1] = "\u{1}not json at all <xml/>".to_string();
+        request["Data"]["orders"] = serde_json::to_string(&bodies).unwrap().into();
+        let batch = decode_eventhub_batch(&serde_json::to_vec(&request).unwrap()).unwrap();
+        assert_eq!(batch.events.len(), 3);
+        assert_eq!(batch.events[1].body, bodies[1]);
+        assert!(crate::order::OrderEvent::from_json(&batch.events[1].body).is_err());
+        assert!(crate::order::OrderEvent::from_json(&batch.events[0].body).is_ok());
     }
 
     #[test]

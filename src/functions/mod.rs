@@ -6,7 +6,7 @@
 //! |-----------------------|----------------------------|-------------------------------|
 //! | `ingest_order`        | `POST /api/orders`         | HTTP, forwarded as-is          |
 //! | `enrich_orders`       | `POST /enrich_orders`      | Event Hubs, `cardinality: many`|
-//! | `build_state_summary` | `POST /build_state_summary`| timer `0 0 2 * * *`            |
+//! | `build_state_summary` | `POST /build_state_summary`| timer, hourly; builds at 02:00 local |
 
 mod build_state_summary;
 mod enrich_orders;
@@ -16,8 +16,8 @@ pub mod invocation;
 use crate::customers::CustomerDirectory;
 use crate::lake::LakeStore;
 use crate::metrics::Metrics;
-use crate::stream::{BoxFuture, OrderStream};
-use crate::summary::{RefreshReport, ReportWindow, SummaryError, SummaryService};
+use crate::stream::OrderStream;
+use crate::summary::SummaryBuilder;
 use axum::routing::post;
 use axum::Router;
 use chrono_tz::Tz;
@@ -25,23 +25,17 @@ use std::sync::Arc;
 
 pub use invocation::{InvocationRequest, InvocationResponse};
 
+/// When the timer of `build_state_summary` ticks, by default (`SUMMARY_SCHEDULE` in
+/// Azure, `--summary-schedule` embedded): hourly. At each tick the function builds the
+/// nightly report if it is due — from 02:00 in the report time zone — and not built yet.
+pub const SUMMARY_TIMER_SCHEDULE: &str = "0 0 * * * *";
+
 /// Route of each function, by folder name under `functions/`.
 pub const FUNCTION_ROUTES: [(&str, &str); 3] = [
     ("ingest_order", "/api/orders"),
     ("enrich_orders", "/enrich_orders"),
     ("build_state_summary", "/build_state_summary"),
 ];
-
-/// Where `build_state_summary` builds the report (DuckDB embedded, Synapse in Azure).
-pub trait SummaryBuilder: Send + Sync + 'static {
-    fn build(&self, window: ReportWindow) -> BoxFuture<'_, Result<RefreshReport, SummaryError>>;
-}
-
-impl SummaryBuilder for SummaryService {
-    fn build(&self, window: ReportWindow) -> BoxFuture<'_, Result<RefreshReport, SummaryError>> {
-        Box::pin(self.refresh(window))
-    }
-}
 
 /// What the functions share: the ports to the services they use.
 #[derive(Clone)]

@@ -1,4 +1,4 @@
-//! The embedded host: plays the Azure Functions host on one machine (SPEC §2, §8).
+//! The embedded host: plays the Azure Functions host on one machine (CONTRACT §2, §8).
 //!
 //! It serves the handler's HTTP routes, feeds the order log to `enrich_orders` in the
 //! Event Hubs trigger's format (`dispatcher`), fires `build_state_summary` on the timer
@@ -6,7 +6,6 @@
 
 mod data_dir;
 mod dispatcher;
-pub(crate) mod server;
 mod timer;
 
 pub use data_dir::DataDir;
@@ -157,7 +156,7 @@ pub fn open_customers(
 
 /// `pizza-pipeline dev`: everything in one process until SIGTERM / Ctrl-C.
 pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
-    let stop_signal = StopSignal::listen();
+    let stop_signal = crate::server::StopSignal::listen();
     let (embedded, customers) =
         Embedded::open(&settings.data_dir, settings.lake_url.as_deref()).await?;
     let lake: Arc<dyn LakeStore> = embedded.lake.clone();
@@ -209,7 +208,6 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
             functions_app.clone(),
             schedule,
             settings.report_tz,
-            embedded.summary.clone(),
             shutdown.clone(),
         ));
     }
@@ -221,7 +219,7 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     ));
 
     let stop = shutdown.clone();
-    server::serve(listener, app, async move {
+    crate::server::serve(listener, app, async move {
         stop_signal.received().await;
         tracing::info!("stopping: finishing in-flight requests and the current batch");
         stop.cancel();
@@ -283,63 +281,6 @@ async fn compact_periodically(
         }
         if let Err(e) = compact_lake_and_roll_up(lake.as_ref(), &gate, None).await {
             tracing::warn!(error = %e, "scheduled lake compaction failed; it will run again");
-        }
-    }
-}
-
-/// SIGTERM and Ctrl-C (SIGINT), caught from the moment this is made. It is made before
-/// the process says it is ready: until a handler is installed, a signal does its default
-/// action and kills the process mid-start, so a stop sent right after readiness (a test,
-/// a supervisor, a scale-in) would not be a clean stop.
-pub(crate) struct StopSignal {
-    #[cfg(unix)]
-    terminate: Option<tokio::signal::unix::Signal>,
-    #[cfg(unix)]
-    interrupt: Option<tokio::signal::unix::Signal>,
-}
-
-impl StopSignal {
-    /// Installs the handlers now (within the runtime).
-    pub(crate) fn listen() -> Self {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let catch = |kind: SignalKind, name: &str| match signal(kind) {
-                Ok(signal) => Some(signal),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot catch {name}; it will stop the process at once");
-                    None
-                }
-            };
-            StopSignal {
-                terminate: catch(SignalKind::terminate(), "SIGTERM"),
-                interrupt: catch(SignalKind::interrupt(), "Ctrl-C"),
-            }
-        }
-        #[cfg(not(unix))]
-        StopSignal {}
-    }
-
-    /// Resolves at the first stop signal, including one caught before this was awaited.
-    pub(crate) async fn received(self) {
-        #[cfg(unix)]
-        {
-            async fn next(signal: Option<tokio::signal::unix::Signal>) {
-                match signal {
-                    Some(mut signal) => {
-                        signal.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            }
-            tokio::select! {
-                _ = next(self.terminate) => {},
-                _ = next(self.interrupt) => {},
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }

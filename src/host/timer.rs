@@ -1,17 +1,16 @@
 //! The embedded timer trigger: fires `build_state_summary` on its cron schedule (six
-//! fields with seconds, like Azure's NCRONTAB; evaluated in the report time zone), and
-//! once at start-up when the last scheduled run was missed (`IsPastDue`), as the
-//! Functions host's schedule monitor does.
+//! fields with seconds, like Azure's NCRONTAB; evaluated in the report time zone;
+//! hourly by default, as in Azure), and once at start-up (`IsPastDue`), as the Functions
+//! host's schedule monitor does after a missed run. The function itself decides whether
+//! a report is due: it builds the nightly report from 02:00 local on, once.
 
 use super::dispatcher::invoke;
 use crate::functions::invocation::encode_timer;
-use crate::summary::{ReportWindow, SummaryService};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use cron::Schedule;
 use std::str::FromStr;
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 pub fn parse_schedule(expression: &str) -> anyhow::Result<Schedule> {
@@ -19,19 +18,10 @@ pub fn parse_schedule(expression: &str) -> anyhow::Result<Schedule> {
         .map_err(|e| anyhow::anyhow!("summary schedule {expression:?} is not a six-field cron expression (sec min hour day month weekday): {e}"))
 }
 
-pub async fn run(
-    app: Router,
-    schedule: Schedule,
-    tz: Tz,
-    summary: Arc<SummaryService>,
-    shutdown: CancellationToken,
-) {
-    let mut last_run: Option<DateTime<Utc>> = None;
-    if let Some(missed) = missed_run(&schedule, tz, summary.last_as_of()) {
-        tracing::info!(scheduled = %missed, "the last scheduled summary was missed; running it now (past due)");
-        fire(&app, &schedule, tz, None, true).await;
-        last_run = Some(Utc::now());
-    }
+pub async fn run(app: Router, schedule: Schedule, tz: Tz, shutdown: CancellationToken) {
+    // A build missed while `dev` was stopped is caught up now, not at the next tick.
+    fire(&app, &schedule, tz, None, true).await;
+    let mut last_run = Some(Utc::now());
     loop {
         let Some(next) = schedule.after(&Utc::now().with_timezone(&tz)).next() else {
             tracing::warn!("the summary schedule has no future run; timer stopped");
@@ -40,7 +30,7 @@ pub async fn run(
         let wait = (next.with_timezone(&Utc) - Utc::now())
             .to_std()
             .unwrap_or_default();
-        tracing::info!(next = %next, "next scheduled summary");
+        tracing::debug!(next = %next, "next summary timer tick");
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.cancelled() => return,
@@ -74,25 +64,22 @@ async fn fire(
     }
 }
 
-/// The most recent scheduled time, if the report was last built for an older window.
-/// A warehouse that was never refreshed has nothing to catch up on.
-fn missed_run(
-    schedule: &Schedule,
-    tz: Tz,
-    last_as_of: Option<DateTime<Utc>>,
-) -> Option<DateTime<Utc>> {
-    let last_as_of = last_as_of?;
-    let previous = schedule
-        .after(&Utc::now().with_timezone(&tz))
-        .next_back()?
-        .with_timezone(&Utc);
-    let due = ReportWindow::nightly(previous, tz).as_of;
-    (last_as_of < due).then_some(previous)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_schedule_ticks_hourly() {
+        let schedule = parse_schedule(crate::functions::SUMMARY_TIMER_SCHEDULE).unwrap();
+        let from: DateTime<Utc> = "2026-11-25T03:00:00Z".parse().unwrap();
+        let ticks: Vec<DateTime<Utc>> = schedule
+            .after(&from.with_timezone(&Tz::UTC))
+            .take(3)
+            .map(|t| t.with_timezone(&Utc))
+            .collect();
+        let hour = |h: u32| from + chrono::Duration::hours(h as i64);
+        assert_eq!(ticks, [hour(1), hour(2), hour(3)]);
+    }
 
     #[test]
     fn nightly_schedule_parses_and_fires_at_two() {

@@ -16,7 +16,7 @@ use azure_core::http::{
     ClientOptions, ExponentialRetryOptions, RequestContent, RetryOptions, StatusCode, Url,
 };
 use azure_core::time::Duration;
-use azure_storage_blob::models::BlobContainerClientListBlobsOptions;
+use azure_storage_blob::models::{BlobContainerClientListBlobsOptions, ListBlobsIncludeItem};
 use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -111,21 +111,57 @@ impl AdlsLake {
         };
         let options = BlobContainerClientListBlobsOptions {
             prefix: (!folder.is_empty()).then(|| folder.clone()),
+            // The metadata tells an ADLS Gen2 directory entry from a file.
+            include: Some(vec![ListBlobsIncludeItem::Metadata]),
             ..Default::default()
         };
         let mut pager = self
             .container
             .list_blobs(Some(options))
             .map_err(|e| self.error(prefix, e))?;
-        let mut names = Vec::new();
+        let mut entries = Vec::new();
         while let Some(blob) = pager.try_next().await.map_err(|e| self.error(prefix, e))? {
             if let Some(name) = blob.name {
-                names.push(name);
+                entries.push(Listed {
+                    name,
+                    folder_marker: blob
+                        .metadata
+                        .and_then(|m| m.values)
+                        .is_some_and(|values| is_folder_marker(&values)),
+                });
             }
         }
-        names.sort();
-        Ok(names)
+        Ok(files_only(entries))
     }
+}
+
+/// One entry of a blob listing, as much of it as tells a file from a directory.
+#[derive(Debug, Clone)]
+struct Listed {
+    name: String,
+    folder_marker: bool,
+}
+
+/// `hdi_isfolder=true`: the metadata an account with a hierarchical namespace (ADLS
+/// Gen2) puts on the entry the Blob API lists for each directory.
+fn is_folder_marker(metadata: &std::collections::HashMap<String, String>) -> bool {
+    metadata
+        .iter()
+        .any(|(key, value)| key.eq_ignore_ascii_case("hdi_isfolder") && value.eq_ignore_ascii_case("true"))
+}
+
+/// The files of a listing, sorted. On ADLS Gen2 the Blob API also lists every directory
+/// (`orders_enriched/order_date=2026-03-01`, `reports/state_top_pizzas/run=…`) as a
+/// zero-length entry; the lake's objects are files only, so such entries are dropped:
+/// those marked `hdi_isfolder` (an emptied directory is only known by its mark), and —
+/// should the mark be missing — any entry that others sit under ([`super::without_folders`]).
+fn files_only(entries: Vec<Listed>) -> Vec<String> {
+    let names: Vec<String> = entries
+        .into_iter()
+        .filter(|entry| !entry.folder_marker)
+        .map(|entry| entry.name)
+        .collect();
+    super::without_folders(names)
 }
 
 impl LakeStore for AdlsLake {
@@ -175,6 +211,51 @@ impl LakeStore for AdlsLake {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An entry as listed; the size shows what the service returns, zero for directories.
+    fn entry(name: &str, _size: u64, folder_marker: bool) -> Listed {
+        Listed {
+            name: name.to_string(),
+            folder_marker,
+        }
+    }
+
+    #[test]
+    fn directory_entries_of_a_hierarchical_namespace_are_not_files() {
+        // A flat Blob API listing of an ADLS Gen2 container, as the service returns it:
+        // each directory is an entry of its own, zero bytes, hdi_isfolder=true.
+        let day = "orders_enriched/order_date=2026-03-01";
+        let run = "reports/state_top_pizzas/run=20261125T020000000000Z";
+        let listing = vec![
+            entry("orders_enriched", 0, true),
+            entry(day, 0, true),
+            entry(&format!("{day}/p0-1-2.parquet"), 2048, false),
+            entry("reports", 0, true),
+            entry("reports/state_top_pizzas", 0, true),
+            entry(run, 0, true),
+            entry(&format!("{run}/part-1.parquet"), 512, false),
+            // an emptied run folder stays behind as a lone directory entry
+            entry("reports/state_top_pizzas/run=20261124T020000000000Z", 0, true),
+            // a directory whose marker metadata did not come back: it has entries below it
+            entry("quarantine/enrich", 0, false),
+            entry("quarantine/enrich/p0-5-5.jsonl", 3, false),
+            // a genuinely empty file is a file
+            entry("quarantine/empty.jsonl", 0, false),
+        ];
+        assert_eq!(
+            files_only(listing),
+            [
+                format!("{day}/p0-1-2.parquet"),
+                "quarantine/empty.jsonl".to_string(),
+                "quarantine/enrich/p0-5-5.jsonl".to_string(),
+                format!("{run}/part-1.parquet"),
+            ]
+        );
+        let marker = std::collections::HashMap::from([("hdi_isfolder".to_string(), "true".to_string())]);
+        assert!(is_folder_marker(&marker));
+        let other = std::collections::HashMap::from([("hdi_isfolder".to_string(), "false".to_string())]);
+        assert!(!is_folder_marker(&other));
+    }
 
     #[test]
     fn sas_tokens_are_recognised_and_never_shown() {

@@ -137,7 +137,7 @@ async fn write_rollup(
         .list(&rollup_dir(day))
         .await?
         .into_iter()
-        .filter(|p| *p != path)
+        .filter(|p| *p != path && p.ends_with(".parquet"))
         .collect();
     if !stale.is_empty() {
         let _exclusive = gate.write().await;
@@ -213,4 +213,52 @@ pub fn first_received_per_order(
 
 fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enrich::EnrichedOrder;
+    use crate::lake::hns::HnsListing;
+    use crate::lake::{land_batch, LocalLake};
+
+    fn landed_row(order_id: i64, seq: i64) -> EnrichedOrder {
+        let event = crate::order::OrderEvent::from_json(&format!(
+            r#"{{"order_id":{order_id},"customer_id":1,"type":"cheese","qty":1,"retail_price_cents":999,"order_ts":"2026-03-01T12:00:00Z","received_at":"2026-03-01T12:00:01Z"}}"#
+        ))
+        .unwrap();
+        EnrichedOrder {
+            enriched_at: event.received_at,
+            event,
+            customer: None,
+            stream_partition: "0".into(),
+            stream_seq: seq,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn compaction_reads_files_only_from_a_listing_with_folder_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = HnsListing(LocalLake::new(dir.path()));
+        land_batch(&lake, &[landed_row(1, 1)], "0", 1, 1).await.unwrap();
+        land_batch(&lake, &[landed_row(2, 2), landed_row(1, 3)], "0", 2, 3)
+            .await
+            .unwrap();
+        let day = "orders_enriched/order_date=2026-03-01";
+        assert!(lake.list(ORDERS_TABLE).await.unwrap().contains(&day.to_string()));
+
+        let report = compact_lake_and_roll_up(&lake, &LakeGate::default(), None)
+            .await
+            .expect("folder entries are neither read nor deleted");
+        assert_eq!(report.partitions_compacted, 1);
+        assert_eq!(report.duplicates_dropped, 1, "order 1 came twice");
+        let files = lake.0.list(ORDERS_TABLE).await.unwrap();
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert!(file_name(&files[0]).starts_with(COMPACTED_PREFIX), "{files:?}");
+        // A second run over the compacted day (and its roll-up folder) changes nothing.
+        let again = compact_lake_and_roll_up(&lake, &LakeGate::default(), None)
+            .await
+            .unwrap();
+        assert_eq!(again.partitions_compacted, 0);
+    }
 }

@@ -1,9 +1,9 @@
 //! Landing: enriched rows → one Parquet file per order day, named from the stream range.
 
-use super::{batch_file, parquet, LakeError, LakeStore, QUARANTINE};
+use super::{batch_file, invocation_quarantine_file, parquet, LakeError, LakeStore, QUARANTINE};
 use crate::enrich::{EnrichedOrder, PoisonEvent};
 use bytes::Bytes;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::BTreeMap;
 
 /// Lands enriched rows: one Parquet file per order day, named from the stream range
@@ -52,4 +52,26 @@ pub async fn quarantine_poison(
     let path = format!("{QUARANTINE}/enrich/p{partition}-{first_seq:020}-{last_seq:020}.jsonl");
     lake.put(&path, Bytes::from(lines)).await?;
     Ok(Some(path))
+}
+
+/// Keeps an invocation that could not be read at all: its bytes as they came, and beside
+/// them (`….reason.json`) why it was refused and when. Returns the body's path.
+pub async fn quarantine_invocation(
+    lake: &dyn LakeStore,
+    function: &str,
+    body: Bytes,
+    reason: &str,
+    received_at: DateTime<Utc>,
+) -> Result<String, LakeError> {
+    let path = invocation_quarantine_file(function, received_at.date_naive(), &body);
+    let note = serde_json::json!({
+        "function": function,
+        "reason": reason,
+        "received_at": crate::order::format_ts(&received_at),
+        "bytes": body.len(),
+    });
+    lake.put(&path, body).await?;
+    let note_path = format!("{}.reason.json", path.trim_end_matches(".body"));
+    lake.put(&note_path, Bytes::from(note.to_string())).await?;
+    Ok(path)
 }

@@ -10,7 +10,7 @@
 //! - [`MirroredLake::sync`] makes the mirror equal to the remote lake (at start, after
 //!   another process or a crash changed one side).
 
-use super::{LakeError, LakeStore, LocalLake};
+use super::{without_folders, LakeError, LakeStore, LocalLake};
 use crate::stream::BoxFuture;
 use bytes::Bytes;
 use std::collections::BTreeSet;
@@ -41,7 +41,10 @@ impl MirroredLake {
     /// no longer has. Files are immutable once named (a retried batch rewrites the same
     /// rows under the same name), so a file present on both sides is left alone.
     pub async fn sync(&self, prefix: &str) -> Result<SyncReport, LakeError> {
-        let remote: BTreeSet<String> = self.remote.list(prefix).await?.into_iter().collect();
+        // Files only: a folder entry of the remote listing is not a file to download.
+        let remote: BTreeSet<String> = without_folders(self.remote.list(prefix).await?)
+            .into_iter()
+            .collect();
         let local: BTreeSet<String> = self.mirror.list(prefix).await?.into_iter().collect();
         let mut report = SyncReport::default();
         for path in remote.difference(&local) {
@@ -131,5 +134,30 @@ mod tests {
         lake.delete("t/b.parquet").await.unwrap();
         assert!(remote.list("t").await.unwrap().is_empty());
         assert!(mirror.list("t").await.unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sync_takes_files_only_from_a_listing_with_folder_entries() {
+        let remote_dir = tempfile::tempdir().unwrap();
+        let mirror_dir = tempfile::tempdir().unwrap();
+        let remote = Arc::new(super::super::hns::HnsListing(LocalLake::new(remote_dir.path())));
+        let mirror = Arc::new(LocalLake::new(mirror_dir.path()));
+        let day = "orders_enriched/order_date=2026-03-01";
+        remote
+            .put(&format!("{day}/p0-1-2.parquet"), Bytes::from_static(b"a"))
+            .await
+            .unwrap();
+        assert!(
+            remote.list("orders_enriched").await.unwrap().contains(&day.to_string()),
+            "the remote lists its folders"
+        );
+        let lake = MirroredLake::new(remote, mirror.clone());
+        let report = lake.sync("orders_enriched").await.unwrap();
+        assert_eq!(report.downloaded, 1, "the file, not its folder");
+        assert_eq!(
+            mirror.list("orders_enriched").await.unwrap(),
+            [format!("{day}/p0-1-2.parquet")]
+        );
+        assert_eq!(lake.sync("orders_enriched").await.unwrap(), SyncReport::default());
     }
 }

@@ -15,7 +15,7 @@ pub mod rollup;
 
 pub use adls::AdlsLake;
 pub use compaction::{compact_lake, compact_lake_and_roll_up, CompactionReport};
-pub use landing::{land_batch, quarantine_poison};
+pub use landing::{land_batch, quarantine_invocation, quarantine_poison};
 pub use local::LocalLake;
 pub use mirrored::MirroredLake;
 
@@ -56,6 +56,30 @@ pub trait LakeStore: Send + Sync + 'static {
     fn delete<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<(), LakeError>>;
 }
 
+/// A listing without its folder entries: any path that another path sits under (`a/b`
+/// when `a/b/c` is listed) or that ends in `/`. A file cannot have files below it, so
+/// what remains are files. Object stores with directories (ADLS Gen2) list them as
+/// entries of their own; every consumer of a listing (compaction, the report-run
+/// clean-up, the mirror) must see files only.
+pub fn without_folders(mut paths: Vec<String>) -> Vec<String> {
+    paths.sort();
+    paths.dedup();
+    let is_folder = |i: usize| {
+        let path = &paths[i];
+        path.ends_with('/')
+            || paths[i + 1..]
+                .iter()
+                .take_while(|next| next.starts_with(path.as_str()))
+                .any(|next| next.as_bytes().get(path.len()) == Some(&b'/'))
+    };
+    let keep: Vec<bool> = (0..paths.len()).map(|i| !is_folder(i)).collect();
+    paths
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(path, keep)| keep.then_some(path))
+        .collect()
+}
+
 /// Folder of one day's partition.
 pub fn partition_dir(day: NaiveDate) -> String {
     format!("{ORDERS_TABLE}/order_date={}", day.format("%Y-%m-%d"))
@@ -67,6 +91,19 @@ pub fn batch_file(day: NaiveDate, partition: &str, first_seq: i64, last_seq: i64
     format!(
         "{}/p{partition}-{first_seq:020}-{last_seq:020}.parquet",
         partition_dir(day)
+    )
+}
+
+/// Where an invocation the handler could not read at all is kept, raw: named by the day
+/// it came and a hash of its bytes, so the same invocation sent twice is kept once.
+pub fn invocation_quarantine_file(function: &str, day: NaiveDate, body: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut hasher);
+    format!(
+        "{QUARANTINE}/invocations/{function}/received_date={}/{:016x}.body",
+        day.format("%Y-%m-%d"),
+        hasher.finish()
     )
 }
 
@@ -100,9 +137,106 @@ impl LakeGate {
     }
 }
 
+/// A lake that lists like an ADLS Gen2 account seen through the Blob API: every folder
+/// above a file is an entry of its own, and reading or deleting one fails, as it would
+/// there. For the tests of every listing consumer.
+#[cfg(test)]
+pub(crate) mod hns {
+    use super::{LakeError, LakeStore, LocalLake};
+    use crate::stream::BoxFuture;
+    use bytes::Bytes;
+    use std::collections::BTreeSet;
+
+    pub(crate) struct HnsListing(pub LocalLake);
+
+    fn is_folder(files: &[String], path: &str) -> bool {
+        files.iter().any(|f| f.starts_with(&format!("{path}/")))
+    }
+
+    fn refused(path: &str) -> LakeError {
+        LakeError::Remote {
+            path: path.to_string(),
+            message: "409 the path is a directory".into(),
+        }
+    }
+
+    impl LakeStore for HnsListing {
+        fn put<'a>(&'a self, path: &'a str, bytes: Bytes) -> BoxFuture<'a, Result<(), LakeError>> {
+            self.0.put(path, bytes)
+        }
+
+        fn get<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Bytes, LakeError>> {
+            Box::pin(async move {
+                let files = self.0.list("").await?;
+                if is_folder(&files, path) {
+                    return Err(refused(path));
+                }
+                self.0.get(path).await
+            })
+        }
+
+        fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, LakeError>> {
+            Box::pin(async move {
+                let files = self.0.list(prefix).await?;
+                let mut listed: BTreeSet<String> = files.iter().cloned().collect();
+                for file in &files {
+                    let mut folder = file.as_str();
+                    while let Some((parent, _)) = folder.rsplit_once('/') {
+                        if parent.len() > prefix.trim_end_matches('/').len() {
+                            listed.insert(parent.to_string());
+                        }
+                        folder = parent;
+                    }
+                }
+                Ok(listed.into_iter().collect())
+            })
+        }
+
+        fn delete<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<(), LakeError>> {
+            Box::pin(async move {
+                let files = self.0.list("").await?;
+                if is_folder(&files, path) {
+                    return Err(refused(path));
+                }
+                self.0.delete(path).await
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folder_entries_are_not_files() {
+        let listing = [
+            "orders_enriched",
+            "orders_enriched/order_date=2026-03-01",
+            "orders_enriched/order_date=2026-03-01/p0-1-2.parquet",
+            "orders_enriched/order_date=2026-03-01.bak",
+            "orders_enriched/order_date=2026-03-02/",
+            "reports/state_top_pizzas/run=1/part-1.parquet",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            without_folders(listing),
+            [
+                "orders_enriched/order_date=2026-03-01.bak",
+                "orders_enriched/order_date=2026-03-01/p0-1-2.parquet",
+                "reports/state_top_pizzas/run=1/part-1.parquet",
+            ]
+        );
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let kept = invocation_quarantine_file("enrich_orders", day, b"{");
+        assert!(
+            kept.starts_with("quarantine/invocations/enrich_orders/received_date=2026-03-01/"),
+            "{kept}"
+        );
+        assert_eq!(kept, invocation_quarantine_file("enrich_orders", day, b"{"));
+        assert_ne!(kept, invocation_quarantine_file("enrich_orders", day, b"}"));
+    }
 
     #[test]
     fn names_are_derived_from_day_and_range() {

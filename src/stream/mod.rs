@@ -4,9 +4,11 @@
 //! A publish resolves only once the order is durable (fsync'd / acknowledged): the
 //! 202 that follows is a promise that the order reaches the warehouse.
 
+#[cfg(feature = "embedded")]
 mod embedded_log;
 mod event_hubs;
 
+#[cfg(feature = "embedded")]
 pub use embedded_log::{EmbeddedLog, LogBatch, LogError, LogEvent, LogStats};
 pub use event_hubs::{
     event_data, partition_key, plan_sends, EventHubsStream, PlannedEvent, PlannedSend,

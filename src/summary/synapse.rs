@@ -9,7 +9,7 @@
 use super::{RefreshReport, ReportWindow, SummaryError};
 use crate::azure::sql_script::{batches, fill, ValueRule};
 use crate::azure::tds::{Statement, TdsClient, TdsSession};
-use crate::functions::SummaryBuilder;
+use super::SummaryBuilder;
 use crate::lake::{compact_lake, LakeGate, LakeStore};
 use crate::stream::BoxFuture;
 use chrono::{DateTime, Utc};
@@ -26,6 +26,11 @@ pub struct SynapseSummary {
 
 /// Folder of the report runs in the lake (one `run=<run_id>/` folder per build).
 pub const REPORT_RUNS: &str = "reports/state_top_pizzas";
+/// What the last successful build was (its [`RefreshReport`] as JSON), written once the
+/// view has switched to it: the hourly timer reads it to know whether the nightly report
+/// is built already. Outside every `run=` folder, so the clean-up never touches it.
+pub const LAST_BUILD: &str = "reports/state_top_pizzas/_last_build.json";
+
 /// Runs whose files are kept: this one, and the one before it for queries that started
 /// before the view switched.
 const RUNS_KEPT: usize = 2;
@@ -33,9 +38,12 @@ const RUNS_KEPT: usize = 2;
 /// The files of runs older than the newest `keep` runs. Run ids have a fixed width, so
 /// their folder names sort by time.
 pub fn stale_run_files(files: &[String], keep: usize) -> Vec<String> {
+    // A run's files sit below its folder; the folder's own entry (which ADLS Gen2 lists,
+    // and keeps once emptied) is not a file and is never deleted here.
     let run_of = |file: &str| -> Option<String> {
         let rest = file.strip_prefix(REPORT_RUNS)?.strip_prefix("/run=")?;
-        Some(rest.split('/').next()?.to_string())
+        let (run, name) = rest.split_once('/')?;
+        (!run.is_empty() && !name.is_empty() && !name.ends_with('/')).then(|| run.to_string())
     };
     let runs: std::collections::BTreeSet<String> = files.iter().filter_map(|f| run_of(f)).collect();
     let stale: Vec<&String> = runs.iter().rev().skip(keep).collect();
@@ -144,7 +152,7 @@ impl SynapseSummary {
         }
         let report_rows = self.count_report_rows().await?;
         self.remove_stale_runs().await;
-        Ok(RefreshReport {
+        let report = RefreshReport {
             as_of: crate::order::format_ts(&window.as_of),
             window_start: crate::order::format_ts(&window.start),
             window_end: crate::order::format_ts(&window.end),
@@ -154,8 +162,47 @@ impl SynapseSummary {
             files_read: 0,
             partitions_compacted: compaction.partitions_compacted,
             duration_ms: started.elapsed().as_millis() as u64,
-        })
+        };
+        self.record_last_build(&report).await?;
+        Ok(report)
     }
+
+    /// Writes [`LAST_BUILD`]. A build whose record cannot be written counts as failed:
+    /// the next tick builds again rather than leave the timer unsure.
+    async fn record_last_build(&self, report: &RefreshReport) -> Result<(), SummaryError> {
+        write_last_build(self.lake.as_ref(), report).await
+    }
+}
+
+/// Records `report` as the last successful build ([`LAST_BUILD`]).
+pub async fn write_last_build(
+    lake: &dyn LakeStore,
+    report: &RefreshReport,
+) -> Result<(), SummaryError> {
+    let json = serde_json::to_vec(report).expect("json");
+    lake.put(LAST_BUILD, json.into()).await?;
+    Ok(())
+}
+
+/// The `as_of` of the last successful build, from [`LAST_BUILD`] (`None`: never built).
+pub async fn read_last_build(lake: &dyn LakeStore) -> Result<Option<DateTime<Utc>>, SummaryError> {
+    #[derive(serde::Deserialize)]
+    struct LastBuild {
+        as_of: String,
+    }
+    if !lake.list(REPORT_RUNS).await?.iter().any(|p| p == LAST_BUILD) {
+        return Ok(None);
+    }
+    let bytes = lake.get(LAST_BUILD).await?;
+    let last: LastBuild = serde_json::from_slice(&bytes)
+        .map_err(|e| SummaryError::Task(format!("{LAST_BUILD} is unreadable: {e}")))?;
+    let as_of = crate::order::parse_timestamp(&last.as_of).ok_or_else(|| {
+        SummaryError::Task(format!(
+            "{LAST_BUILD}: as_of {:?} is not a timestamp",
+            last.as_of
+        ))
+    })?;
+    Ok(Some(as_of))
 }
 
 impl SynapseSummary {
@@ -186,6 +233,10 @@ impl SummaryBuilder for SynapseSummary {
     fn build(&self, window: ReportWindow) -> BoxFuture<'_, Result<RefreshReport, SummaryError>> {
         Box::pin(self.refresh(window))
     }
+
+    fn last_built_as_of(&self) -> BoxFuture<'_, Result<Option<DateTime<Utc>>, SummaryError>> {
+        Box::pin(read_last_build(self.lake.as_ref()))
+    }
 }
 
 #[cfg(test)]
@@ -206,6 +257,58 @@ mod tests {
         .to_vec();
         assert_eq!(stale_run_files(&files, 2), files[..2].to_vec());
         assert!(stale_run_files(&files[2..4], 2).is_empty());
+    }
+
+    #[test]
+    fn directory_entries_of_an_adls_listing_are_never_stale_files() {
+        // ADLS Gen2 lists each folder as an entry of its own, and keeps an emptied one.
+        let runs = "reports/state_top_pizzas";
+        let listing: Vec<String> = [
+            runs.to_string(),
+            format!("{runs}/run=20261122T020000000000Z"),
+            format!("{runs}/run=20261123T020000000000Z"),
+            format!("{runs}/run=20261123T020000000000Z/part-1.parquet"),
+            format!("{runs}/run=20261124T020000000000Z"),
+            format!("{runs}/run=20261124T020000000000Z/part-1.parquet"),
+            format!("{runs}/run=20261125T020000000000Z"),
+            format!("{runs}/run=20261125T020000000000Z/part-1.parquet"),
+            format!("{runs}/run=20261126T020000000000Z/"),
+        ]
+        .to_vec();
+        assert_eq!(
+            stale_run_files(&listing, 2),
+            [format!("{runs}/run=20261123T020000000000Z/part-1.parquet")]
+        );
+    }
+
+    #[tokio::test]
+    async fn the_last_build_is_recorded_beside_the_runs_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = crate::lake::LocalLake::new(dir.path());
+        assert_eq!(read_last_build(&lake).await.unwrap(), None, "never built");
+        let window = ReportWindow::ending_at(
+            Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap(),
+            chrono_tz::America::Chicago,
+        );
+        let report = RefreshReport {
+            as_of: crate::order::format_ts(&window.as_of),
+            window_start: crate::order::format_ts(&window.start),
+            window_end: crate::order::format_ts(&window.end),
+            refreshed_at: "2026-11-25T08:00:01.000000Z".into(),
+            report_rows: 153,
+            files_read: 0,
+            partitions_compacted: 1,
+            duration_ms: 9000,
+        };
+        write_last_build(&lake, &report).await.unwrap();
+        assert_eq!(read_last_build(&lake).await.unwrap(), Some(window.as_of));
+        // The record is no run's file: the clean-up of old runs never removes it.
+        let listed = lake.list(REPORT_RUNS).await.unwrap();
+        assert!(stale_run_files(&listed, 0).is_empty(), "{listed:?}");
+        lake.put(LAST_BUILD, bytes::Bytes::from_static(b"{"))
+            .await
+            .unwrap();
+        assert!(read_last_build(&lake).await.is_err(), "a broken record is an error, not 'never built'");
     }
 
     #[test]

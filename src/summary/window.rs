@@ -4,6 +4,9 @@ use chrono::{DateTime, Days, LocalResult, Months, NaiveDate, NaiveDateTime, Time
 use chrono_tz::Tz;
 use std::ops::RangeInclusive;
 
+/// The local hour of the nightly build: 02:00 in the report time zone (CONTRACT §6).
+pub const NIGHTLY_BUILD_HOUR: u32 = 2;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReportWindow {
     pub as_of: DateTime<Utc>,
@@ -31,6 +34,24 @@ impl ReportWindow {
     /// the report time zone, so a 02:00 run covers the 12 full months through yesterday.
     pub fn nightly(run_time: DateTime<Utc>, tz: Tz) -> Self {
         let day = run_time.with_timezone(&tz).date_naive();
+        Self::ending_at(resolve(tz, day.and_hms_opt(0, 0, 0).unwrap()), tz)
+    }
+
+    /// The nightly report due at `now`: the one of the latest local day whose 02:00 has
+    /// come (today's from 02:00 on, yesterday's before), ending at that day's local
+    /// midnight. The timer ticks hourly in UTC, because Linux plans run timers in UTC
+    /// only; each tick builds this report unless it is built already, so the build lands
+    /// at 02:00 local all year, once a day, and a missed or failed build is caught up at
+    /// the next tick. On the day clocks skip 02:00 (spring forward) it is due from 03:00;
+    /// on the day 01:00–01:59 comes twice (fall back), from the one 02:00.
+    pub fn due_nightly(now: DateTime<Utc>, tz: Tz) -> Self {
+        let local = now.with_timezone(&tz);
+        let today = local.date_naive();
+        let day = if local.hour() >= NIGHTLY_BUILD_HOUR {
+            today
+        } else {
+            today.pred_opt().expect("dates far from chrono's limits")
+        };
         Self::ending_at(resolve(tz, day.and_hms_opt(0, 0, 0).unwrap()), tz)
     }
 
@@ -115,6 +136,103 @@ mod tests {
         // A run just after UTC midnight still belongs to its local day.
         let late = ReportWindow::nightly(utc("2026-11-25T03:00:00Z"), Tz::America__Chicago);
         assert_eq!(late.end, utc("2026-11-24T06:00:00Z"));
+    }
+
+    /// `hours` hourly ticks from `from` (in UTC, as the Functions timer runs on Linux),
+    /// with the report that is due at each in `tz`.
+    fn hourly_ticks(tz: Tz, from: &str, hours: i64) -> Vec<(DateTime<Utc>, ReportWindow)> {
+        let start = utc(from);
+        (0..hours)
+            .map(|h| {
+                let tick = start + chrono::Duration::hours(h);
+                (tick, ReportWindow::due_nightly(tick, tz))
+            })
+            .collect()
+    }
+
+    /// The ticks at which a timer that builds whenever the due report is newer than the
+    /// last one built would build, starting with yesterday's report built.
+    fn builds(ticks: &[(DateTime<Utc>, ReportWindow)]) -> Vec<(String, String)> {
+        let mut last = ticks[0].1.as_of;
+        let mut built = Vec::new();
+        for (tick, due) in ticks {
+            if due.as_of > last {
+                last = due.as_of;
+                built.push((tick.to_rfc3339(), due.end.to_rfc3339()));
+            }
+        }
+        built
+    }
+
+    fn local(tz: Tz, text: &str) -> String {
+        let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap();
+        match tz.from_local_datetime(&naive) {
+            LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
+                t.with_timezone(&Utc).to_rfc3339()
+            }
+            LocalResult::None => panic!("{text} does not exist in {tz}"),
+        }
+    }
+
+    #[test]
+    fn the_nightly_build_is_at_two_local_all_year_once_a_day() {
+        for tz in [Tz::America__New_York, Tz::America__Los_Angeles] {
+            // An ordinary winter night and summer night: 02:00 local, one build.
+            for day in ["2026-01-15", "2026-07-15"] {
+                let ticks = hourly_ticks(tz, &format!("{day}T12:00:00Z"), 24);
+                let built = builds(&ticks);
+                let next = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap().succ_opt().unwrap();
+                assert_eq!(
+                    built,
+                    [(
+                        local(tz, &format!("{next} 02:00")),
+                        local(tz, &format!("{next} 00:00"))
+                    )],
+                    "{tz} {day}"
+                );
+            }
+            // Spring forward, Sunday 8 March 2026: 02:00 does not exist; the first
+            // tick after it is 03:00 local.
+            let built = builds(&hourly_ticks(tz, "2026-03-07T12:00:00Z", 30));
+            assert_eq!(
+                built,
+                [(local(tz, "2026-03-08 03:00"), local(tz, "2026-03-08 00:00"))],
+                "{tz} spring"
+            );
+            // Fall back, Sunday 1 November 2026: 01:00-01:59 comes twice, 02:00 once.
+            let built = builds(&hourly_ticks(tz, "2026-10-31T12:00:00Z", 30));
+            let two_am_standard = match tz.from_local_datetime(
+                &NaiveDateTime::parse_from_str("2026-11-01 02:00", "%Y-%m-%d %H:%M").unwrap(),
+            ) {
+                LocalResult::Single(t) => t.with_timezone(&Utc).to_rfc3339(),
+                other => panic!("02:00 on the fall-back day is one instant: {other:?}"),
+            };
+            assert_eq!(
+                built,
+                [(two_am_standard, local(tz, "2026-11-01 00:00"))],
+                "{tz} autumn"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missed_build_is_due_until_it_is_made() {
+        let ny = Tz::America__New_York;
+        // 01:59 local on 25 Nov: still yesterday's report; 02:00 and every later hour of
+        // the day: today's, so a timer that missed 02:00 builds at its next tick.
+        let before = ReportWindow::due_nightly(utc("2026-11-25T06:59:00Z"), ny);
+        assert_eq!(before.end, utc("2026-11-24T05:00:00Z"));
+        for hour in ["07", "08", "15", "23"] {
+            let due = ReportWindow::due_nightly(utc(&format!("2026-11-25T{hour}:00:00Z")), ny);
+            assert_eq!(due.end, utc("2026-11-25T05:00:00Z"), "{hour}:00 UTC");
+            assert_eq!(due.start, utc("2025-11-25T05:00:00Z"));
+        }
+        // The next local day starts at 05:00 UTC; its report is due from 07:00 UTC.
+        let after_midnight = ReportWindow::due_nightly(utc("2026-11-26T05:30:00Z"), ny);
+        assert_eq!(after_midnight.end, utc("2026-11-25T05:00:00Z"));
+        // In UTC the rule is the plain one.
+        let plain = ReportWindow::due_nightly(utc("2026-11-25T02:00:00Z"), Tz::UTC);
+        assert_eq!(plain, ReportWindow::nightly(utc("2026-11-25T02:00:00Z"), Tz::UTC));
     }
 
     #[test]

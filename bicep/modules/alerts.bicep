@@ -1,0 +1,230 @@
+// Alerts: operators hear about a breach before the business does. One action group
+// (e-mail) and five rules; docs/OPERATIONS.md ("Alerts") says what each one means and
+// the first step to take.
+//
+// | rule                          | signal                                                   |
+// |-------------------------------|----------------------------------------------------------|
+// | enrich-failures               | enrich_orders invocations that failed (each retry counts)  |
+// |                               | or were kept raw in quarantine                           |
+// | enrich-lag                    | a landed order waited more than 5 minutes (the 15-minute |
+// |                               | goal at risk: the Event Hubs backlog is growing)         |
+// | eventhub-not-consumed         | orders enter the hub but none leave it for 15 minutes    |
+// | report-not-built              | no report built by 03:00 in the report time zone         |
+// | order-api-5xx                 | POST /api/orders answered 5xx (orders refused)           |
+//
+// The log rules read Application Insights: `requests` (one row per function invocation,
+// never sampled: host.json excludes Request from sampling) and `traces` (the lines a
+// function returns in its invocation Logs, also excluded from sampling, so a line the rule
+// looks for is never dropped). The handler writes those lines only for these events, so
+// keeping every one costs little.
+
+@description('Region of the log alert rules (the workspace region).')
+param location string
+
+@description('E-mail address that receives every alert.')
+param alertEmail string
+
+@description('Name of the Application Insights component the Function App writes to.')
+param appInsightsName string
+
+@description('Name of the Event Hubs namespace of the order stream.')
+param eventHubsNamespaceName string
+
+@description('REPORT_TIME_ZONE: IANA time zone of the report day (the nightly build runs at 02:00 there).')
+param reportTimeZone string
+
+@description('POST /api/orders 5xx answers in 5 minutes above which the alert fires (0: any).')
+@minValue(0)
+param orderApi5xxThreshold int = 0
+
+@description('Name prefix of the alert resources.')
+param namePrefix string
+
+@description('Tags for every resource.')
+param tags object = {}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
+}
+
+resource eventHubsNamespace 'Microsoft.EventHub/namespaces@2024-01-01' existing = {
+  name: eventHubsNamespaceName
+}
+
+resource operators 'Microsoft.Insights/actionGroups@2023-01-01' = {
+  name: '${namePrefix}-operators'
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: 'pizzaops'
+    enabled: true
+    emailReceivers: [
+      {
+        name: 'operators'
+        emailAddress: alertEmail
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
+// The lines the rules look for, as the handler writes them (src/functions/*.rs).
+var reportBuiltLine = 'state_top_pizzas built for'
+var lagLine = 'enrich lag:'
+var quarantinedLine = 'unreadable invocation kept in quarantine'
+
+var enrichFailuresQuery = '''
+union
+  (requests | where operation_Name == 'enrich_orders' and success == false),
+  (traces | where operation_Name == 'enrich_orders' and message startswith '{{quarantined}}')
+'''
+
+var enrichLagQuery = '''
+traces
+| where operation_Name == 'enrich_orders' and message startswith '{{lag}}'
+'''
+
+// Fires from 03:00 local until a report of today is built. datetime_utc_to_local follows
+// the zone's daylight saving rules, so "03:00" is local all year.
+var reportNotBuiltQuery = '''
+let tz = '{{tz}}';
+let localNow = datetime_utc_to_local(now(), tz);
+let builtToday = toscalar(
+  traces
+  | where operation_Name == 'build_state_summary' and message startswith '{{built}}'
+  | where startofday(datetime_utc_to_local(timestamp, tz)) == startofday(localNow)
+  | count);
+print late = hourofday(localNow) >= 3 and builtToday == 0
+| where late
+'''
+
+var orderApi5xxQuery = '''
+requests
+| where operation_Name == 'ingest_order' and toint(resultCode) >= 500
+'''
+
+var logRules = [
+  {
+    name: 'enrich-failures'
+    description: 'enrich_orders failed (the batch is retried and its partition waits) or an invocation was unreadable and kept raw in quarantine. docs/OPERATIONS.md, Alerts.'
+    severity: 2
+    frequency: 'PT5M'
+    window: 'PT15M'
+    query: replace(enrichFailuresQuery, '{{quarantined}}', quarantinedLine)
+    threshold: 0
+  }
+  {
+    name: 'enrich-lag'
+    description: 'An order waited more than 5 minutes between acceptance and the lake: the Event Hubs backlog is growing and the 15-minute goal is at risk. docs/OPERATIONS.md, Alerts.'
+    severity: 2
+    frequency: 'PT5M'
+    window: 'PT15M'
+    query: replace(enrichLagQuery, '{{lag}}', lagLine)
+    threshold: 0
+  }
+  {
+    name: 'report-not-built'
+    description: 'No state_top_pizzas report built by 03:00 in ${reportTimeZone}: Power BI still shows the previous day. docs/OPERATIONS.md, Alerts.'
+    severity: 1
+    frequency: 'PT1H'
+    window: 'P1D'
+    query: replace(replace(reportNotBuiltQuery, '{{tz}}', reportTimeZone), '{{built}}', reportBuiltLine)
+    threshold: 0
+  }
+  {
+    name: 'order-api-5xx'
+    description: 'POST /api/orders answered 5xx: orders were refused (clients retry on 503). docs/OPERATIONS.md, Alerts.'
+    severity: 1
+    frequency: 'PT5M'
+    window: 'PT5M'
+    query: orderApi5xxQuery
+    threshold: orderApi5xxThreshold
+  }
+]
+
+resource logAlerts 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for rule in logRules: {
+  name: '${namePrefix}-${rule.name}'
+  location: location
+  tags: tags
+  properties: {
+    displayName: '${namePrefix}: ${rule.name}'
+    description: rule.description
+    severity: rule.severity
+    enabled: true
+    scopes: [
+      appInsights.id
+    ]
+    evaluationFrequency: rule.frequency
+    windowSize: rule.window
+    criteria: {
+      allOf: [
+        {
+          query: rule.query
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: rule.threshold
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: [
+        operators.id
+      ]
+    }
+  }
+}]
+
+// Orders arrive but nothing reads them: the consumer is down or every invocation fails
+// (with unlimited retries a failing batch holds its partition). Both conditions must hold.
+resource notConsumed 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: '${namePrefix}-eventhub-not-consumed'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'Orders entered Event Hubs in the last 15 minutes but none were read: enrichment has stopped. docs/OPERATIONS.md, Alerts.'
+    severity: 1
+    enabled: true
+    scopes: [
+      eventHubsNamespace.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          name: 'orders-in'
+          criterionType: 'StaticThresholdCriterion'
+          metricNamespace: 'Microsoft.EventHub/namespaces'
+          metricName: 'IncomingMessages'
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Total'
+        }
+        {
+          name: 'none-out'
+          criterionType: 'StaticThresholdCriterion'
+          metricNamespace: 'Microsoft.EventHub/namespaces'
+          metricName: 'OutgoingMessages'
+          operator: 'LessThan'
+          threshold: 1
+          timeAggregation: 'Total'
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: [
+      {
+        actionGroupId: operators.id
+      }
+    ]
+  }
+}
+
+output actionGroupName string = operators.name
+output alertRuleNames array = concat(map(logRules, rule => '${namePrefix}-${rule.name}'), [notConsumed.name])

@@ -1,0 +1,185 @@
+//! The commands of the embedded mode: `dev`, `customers load`, `refresh`, `report` and
+//! `generate-lake` (cargo feature `embedded`).
+
+use super::{Command, CustomersCommand, DevArgs, GenerateArgs, RefreshArgs, ReportArgs};
+use crate::customers::SqliteCustomers;
+use crate::host::{run_dev, DataDir, DevSettings, Embedded};
+use crate::summary::ReportWindow;
+use anyhow::Context;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(super) async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Dev(args) => run_dev(dev_settings(args)?).await,
+        Command::Customers {
+            command: CustomersCommand::Load { data_dir, file },
+        } => load_customers(data_dir, file),
+        Command::Refresh(args) => refresh(args).await,
+        Command::Report(args) => report(args),
+        Command::GenerateLake(args) => generate_lake(args),
+        Command::Population { .. } | Command::Simulate(_) | Command::Serve => {
+            unreachable!("run by cli::run itself")
+        }
+    }
+}
+
+/// Fewer events than this wait for more, unless `--batch-min` says otherwise.
+const DEFAULT_BATCH_MIN: u32 = 2_000;
+
+/// `--batch-min` when it was given, else its default (never above `--batch-max`).
+fn batch_min(args: &DevArgs) -> anyhow::Result<u32> {
+    let Some(min) = args.batch_min else {
+        return Ok(DEFAULT_BATCH_MIN.min(args.batch_max));
+    };
+    // Refused rather than clamped: a batch never holds more than --batch-max events, so a
+    // larger --batch-min would quietly mean --batch-max, not what was asked for.
+    anyhow::ensure!(
+        min <= args.batch_max,
+        "--batch-min (PIZZA_BATCH_MIN) is {min}, larger than --batch-max (PIZZA_BATCH_MAX), {}: \
+         a batch never holds more than --batch-max events, so it could never be reached; \
+         raise --batch-max or lower --batch-min",
+        args.batch_max
+    );
+    Ok(min)
+}
+
+fn dev_settings(args: DevArgs) -> anyhow::Result<DevSettings> {
+    let batch_min = batch_min(&args)?;
+    let schedule = args.summary_schedule.trim();
+    Ok(DevSettings {
+        data_dir: args.data_dir,
+        listen: args.listen,
+        report_tz: args.report_tz.tz,
+        summary_schedule: (!schedule.eq_ignore_ascii_case("off")).then(|| schedule.to_string()),
+        compact_every: Duration::from_secs(args.compact_every_secs),
+        batching: crate::host::BatchPolicy {
+            max: args.batch_max as usize,
+            min: batch_min as usize,
+            max_wait: Duration::from_millis(args.batch_wait_ms),
+        },
+        api_key: args.api_key,
+        lake_url: args.lake_url,
+    })
+}
+
+fn load_customers(data_dir: PathBuf, file: PathBuf) -> anyhow::Result<()> {
+    let dir = DataDir::create(&data_dir)?;
+    let customers = SqliteCustomers::read_csv(&file)?;
+    let known: Vec<String> = crate::population::shipped()
+        .into_iter()
+        .map(|p| p.state_code)
+        .collect();
+    let outside = customers
+        .iter()
+        .filter(|c| !known.contains(&c.state))
+        .count();
+    let db = SqliteCustomers::open(&dir.customers())?;
+    db.replace_all(&customers)
+        .with_context(|| format!("loading {} (is `dev` running?)", file.display()))?;
+    println!(
+        "loaded {} customers into {}",
+        customers.len(),
+        dir.customers().display()
+    );
+    if outside > 0 {
+        eprintln!("note: {outside} customers live outside the 50 states, DC and PR; their orders land but are not in the report");
+    }
+    Ok(())
+}
+
+async fn refresh(args: RefreshArgs) -> anyhow::Result<()> {
+    let dir = DataDir::existing(&args.data_dir)?;
+    let lake = crate::host::open_lake(&dir, args.lake_url.as_deref()).await?;
+    let summary = Embedded::open_warehouse(&dir, lake)?;
+    let window = match args.as_of {
+        Some(as_of) => ReportWindow::ending_at(as_of, args.report_tz.tz),
+        None => ReportWindow::nightly(chrono::Utc::now(), args.report_tz.tz),
+    };
+    let report = summary.refresh(window).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+fn report(args: ReportArgs) -> anyhow::Result<()> {
+    let dir = DataDir::existing(&args.data_dir)?;
+    let state = args.state.trim().to_ascii_uppercase();
+    anyhow::ensure!(
+        crate::population::shipped()
+            .iter()
+            .any(|p| p.state_code == state),
+        "{:?} is not a state code of the population table (e.g. TX)",
+        args.state
+    );
+    let lake = Arc::new(crate::lake::LocalLake::new(dir.lake()));
+    let summary = Embedded::open_warehouse(&dir, lake)?;
+    let rows = summary.warehouse().report_for_state(&state)?;
+    let rows: Vec<_> = rows.iter().map(|r| r.to_json()).collect();
+    println!("{}", serde_json::to_string_pretty(&rows)?);
+    Ok(())
+}
+
+fn generate_lake(args: GenerateArgs) -> anyhow::Result<()> {
+    let dir = DataDir::create(&args.data_dir)?;
+    let population = crate::population::shipped();
+    let customers = crate::host::open_customers(&dir, &population)?.all()?;
+    let spec = crate::generate::LakeSpec {
+        orders: args.orders,
+        days: args.days,
+        end: args.end.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+        seed: args.seed,
+    };
+    eprintln!(
+        "generating {} orders over {} days for {} customers …",
+        spec.orders,
+        spec.days,
+        customers.len()
+    );
+    let report = crate::generate::generate_lake(&dir.lake(), &customers, &spec)?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn dev_args(flags: &[&str]) -> Result<DevArgs, clap::Error> {
+        let argv = ["pizza-pipeline", "dev"].iter().chain(flags);
+        match Cli::try_parse_from(argv)?.command {
+            Command::Dev(args) => Ok(args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_batch_minimum_follows_a_smaller_maximum_unless_set() {
+        let min = |flags: &[&str]| batch_min(&dev_args(flags).unwrap()).map_err(|e| e.to_string());
+        assert_eq!(min(&[]), Ok(2_000));
+        assert_eq!(min(&["--batch-max", "300"]), Ok(300));
+        assert_eq!(min(&["--batch-max", "300", "--batch-min", "300"]), Ok(300));
+        assert_eq!(min(&["--batch-min", "50"]), Ok(50));
+        let refused = min(&["--batch-max", "300", "--batch-min", "301"]).unwrap_err();
+        assert!(
+            refused.contains("is 301, larger than --batch-max"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_zero_compaction_interval_is_refused_not_rounded_up() {
+        let refused = dev_args(&["--compact-every-secs", "0"])
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("--compact-every-secs"), "{refused}");
+        assert_eq!(
+            dev_args(&["--compact-every-secs", "1"])
+                .unwrap()
+                .compact_every_secs,
+            1
+        );
+    }
+}

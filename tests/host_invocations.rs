@@ -1,0 +1,242 @@
+//! The handler's trigger routes fed what the Azure Functions host sends (the payloads of
+//! tests/fixtures/functions_host, edited where a case needs it), on the real embedded
+//! adapters: no bad event and no bad invocation can hold a partition still, nothing is
+//! dropped unseen, and the hourly timer builds the nightly report once per local day.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use pizza_pipeline::customers::{Customer, SqliteCustomers};
+use pizza_pipeline::functions::{self, invocation, FunctionsState};
+use pizza_pipeline::lake::{LakeGate, LakeStore, LocalLake};
+use pizza_pipeline::metrics::Metrics;
+use pizza_pipeline::stream::EmbeddedLog;
+use pizza_pipeline::summary::SummaryService;
+use pizza_pipeline::warehouse::Warehouse;
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct Handler {
+    app: Router,
+    lake: Arc<LocalLake>,
+    metrics: Arc<Metrics>,
+    _dir: tempfile::TempDir,
+}
+
+/// The handler's routes on a fresh lake, warehouse, log and customer table; the fixture
+/// batch's customers (ids 42 and 7) exist.
+fn handler(report_tz: chrono_tz::Tz) -> Handler {
+    let dir = tempfile::tempdir().unwrap();
+    let lake_root = dir.path().join("lake");
+    let lake = Arc::new(LocalLake::new(&lake_root));
+    let gate = LakeGate::default();
+    let population = pizza_pipeline::population::shipped();
+    let warehouse = Arc::new(
+        Warehouse::open(&dir.path().join("w.duckdb"), &lake_root, gate.clone(), &population)
+            .unwrap(),
+    );
+    let summary = Arc::new(SummaryService::new(warehouse, lake.clone(), gate).unwrap());
+    let customers = SqliteCustomers::open(&dir.path().join("c.sqlite")).unwrap();
+    let customer = |customer_id: i64, state: &str| Customer {
+        customer_id,
+        name: format!("customer {customer_id}"),
+        address: "1 Main St".into(),
+        city: "Austin".into(),
+        state: state.into(),
+        zip_code: "73301".into(),
+    };
+    customers
+        .replace_all(&[customer(42, "TX"), customer(7, "NY")])
+        .unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let app = functions::router(FunctionsState {
+        stream: EmbeddedLog::open(&dir.path().join("log.sqlite")).unwrap(),
+        customers: Arc::new(customers),
+        lake: lake.clone(),
+        summary,
+        metrics: metrics.clone(),
+        report_tz,
+    });
+    Handler {
+        app,
+        lake,
+        metrics,
+        _dir: dir,
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/functions_host/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// POSTs `body` to a trigger route as the host does; the status and the JSON answer.
+async fn invoke(app: &Router, route: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let request = Request::post(route)
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let answer = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, answer)
+}
+
+async fn files_under(lake: &LocalLake, prefix: &str) -> Vec<String> {
+    lake.list(prefix).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_not_json_is_quarantined_and_the_rest_of_its_batch_lands() {
+    let handler = handler(chrono_tz::UTC);
+    // "dataType": "string": the host hands each body over as text. The second event of the
+    // documented batch becomes something that is not JSON at all.
+    let mut request = fixture("eventhub_many_request_datatype_string.json");
+    let mut bodies: Vec<String> =
+        serde_json::from_str(request["Data"]["orders"].as_str().unwrap()).unwrap();
+    assert_eq!(bodies.len(), 3);
+    bodies[1] = "<order id=2>not JSON</order>".to_string();
+    request["Data"]["orders"] = serde_json::to_string(&bodies).unwrap().into();
+
+    let (status, _) = invoke(
+        &handler.app,
+        "/enrich_orders",
+        serde_json::to_vec(&request).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "acknowledged: the partition moves on");
+
+    let landed = files_under(&handler.lake, "orders_enriched").await;
+    assert_eq!(landed.len(), 1, "{landed:?}");
+    assert_eq!(handler.metrics.orders_landed.get(), 2, "the two orders land");
+    let quarantined = files_under(&handler.lake, "quarantine/enrich").await;
+    assert_eq!(quarantined.len(), 1, "{quarantined:?}");
+    let kept = handler.lake.get(&quarantined[0]).await.unwrap();
+    let kept: Value = serde_json::from_slice(&kept).unwrap();
+    assert_eq!(kept["body"], "<order id=2>not JSON</order>");
+    assert_eq!(kept["seq"], 1201, "named by its sequence number");
+    assert!(
+        kept["reason"].as_str().unwrap().contains("not an order event"),
+        "{kept}"
+    );
+    assert_eq!(handler.metrics.poison_events.get(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_invocation_is_kept_raw_counted_and_acknowledged() {
+    let handler = handler(chrono_tz::UTC);
+    let unreadable: [&[u8]; 3] = [
+        b"{\"Data\": {\"orders\": \"[{\"",
+        br#"{"Data":{"something_else":"[]"},"Metadata":{}}"#,
+        br#"{"Data":{"orders":"[\"a\",\"b\"]"},"Metadata":{"SequenceNumberArray":"[1]","PartitionContext":{"PartitionId":"0"}}}"#,
+    ];
+    for (sent, body) in unreadable.iter().enumerate() {
+        let (status, answer) = invoke(&handler.app, "/enrich_orders", body.to_vec()).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let logs = answer["Logs"].to_string();
+        assert!(logs.contains("kept in quarantine"), "{logs}");
+        assert_eq!(
+            handler.metrics.invocations_quarantined.get(),
+            sent as u64 + 1
+        );
+    }
+    let kept = files_under(&handler.lake, "quarantine/invocations/enrich_orders").await;
+    let raw: Vec<&String> = kept.iter().filter(|f| f.ends_with(".body")).collect();
+    let reasons: Vec<&String> = kept.iter().filter(|f| f.ends_with(".reason.json")).collect();
+    assert_eq!((raw.len(), reasons.len()), (3, 3), "{kept:?}");
+    let mut bodies: Vec<Vec<u8>> = Vec::new();
+    for path in &raw {
+        bodies.push(handler.lake.get(path).await.unwrap().to_vec());
+    }
+    for body in unreadable {
+        assert!(bodies.contains(&body.to_vec()), "kept byte for byte");
+    }
+    let reason: Value =
+        serde_json::from_slice(&handler.lake.get(reasons[0]).await.unwrap()).unwrap();
+    assert_eq!(reason["function"], "enrich_orders");
+    assert!(!reason["reason"].as_str().unwrap().is_empty());
+    // Nothing landed and the stream's failure counter did not move: it was not a failure.
+    assert!(files_under(&handler.lake, "orders_enriched").await.is_empty());
+    assert_eq!(handler.metrics.enrich_failures.get(), 0);
+
+    // The same invocation sent again is kept once.
+    let (status, _) = invoke(&handler.app, "/enrich_orders", unreadable[0].to_vec()).await;
+    assert_eq!(status, StatusCode::OK);
+    let again = files_under(&handler.lake, "quarantine/invocations/enrich_orders").await;
+    assert_eq!(again.len(), kept.len(), "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_without_its_partition_fails_and_nothing_is_written() {
+    let handler = handler(chrono_tz::UTC);
+    let mut request = fixture("eventhub_many_request.json");
+    request["Metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("PartitionContext");
+    let (status, answer) = invoke(
+        &handler.app,
+        "/enrich_orders",
+        serde_json::to_vec(&request).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "failed, so the host retries it rather than the handler guessing partition 0"
+    );
+    assert!(answer["Logs"].to_string().contains("PartitionContext"), "{answer}");
+    assert!(files_under(&handler.lake, "").await.is_empty());
+    assert_eq!(handler.metrics.enrich_failures.get(), 1);
+    assert_eq!(handler.metrics.invocations_quarantined.get(), 0);
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// One timer tick as the host sends it; whether a report was built, and its window end.
+async fn tick(handler: &Handler, now: &str) -> Option<String> {
+    let body = invocation::encode_timer(at(now), None, at(now), false);
+    let (status, answer) = invoke(&handler.app, "/build_state_summary", body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer["ReturnValue"]["window_end"]
+        .as_str()
+        .map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hourly_timer_builds_the_nightly_report_once_at_two_local() {
+    // New York: 02:00 EST is 07:00 UTC.
+    let handler = handler(chrono_tz::America::New_York);
+    // Never built: the first tick builds the report due then (yesterday's, before 02:00).
+    assert_eq!(
+        tick(&handler, "2026-11-25T06:00:00Z").await.as_deref(),
+        Some("2026-11-24T05:00:00.000000Z")
+    );
+    // 02:00 local: today's report.
+    assert_eq!(
+        tick(&handler, "2026-11-25T07:00:00Z").await.as_deref(),
+        Some("2026-11-25T05:00:00.000000Z")
+    );
+    // The rest of the day's ticks find it built.
+    for hour in ["08", "12", "23"] {
+        assert_eq!(tick(&handler, &format!("2026-11-25T{hour}:00:00Z")).await, None);
+    }
+    // Past local midnight (05:00 UTC) but before 02:00 local: still nothing new to build.
+    assert_eq!(tick(&handler, "2026-11-26T06:00:00Z").await, None);
+    // A missed 02:00 is caught up at the next tick.
+    assert_eq!(
+        tick(&handler, "2026-11-26T09:00:00Z").await.as_deref(),
+        Some("2026-11-26T05:00:00.000000Z")
+    );
+    assert_eq!(handler.metrics.refreshes.get(), 3);
+}

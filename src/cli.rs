@@ -89,6 +89,13 @@ pub struct DevArgs {
     /// Longest wait for a fuller batch, in milliseconds (`maxWaitTime`; 0: never wait).
     #[arg(long, env = "PIZZA_BATCH_WAIT_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub batch_wait_ms: u64,
+    /// On the data dir's first start (no customers yet, so the demo customers are
+    /// created, and an empty lake): write a generated year of demo orders into the lake
+    /// and build the report before serving; the dashboard labels it as demo data
+    /// (DIR/demo-history.json). Later starts never generate again. The environment
+    /// variable takes true/false, 1/0, yes/no.
+    #[arg(long, env = "PIZZA_DEMO_HISTORY", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub demo_history: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]

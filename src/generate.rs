@@ -29,6 +29,8 @@ pub struct LakeSpec {
 pub struct GenerateReport {
     pub orders: u64,
     pub days: u32,
+    /// The sum of the orders' `retail_price`.
+    pub gross_sales_usd: f64,
     pub files: usize,
     pub bytes: u64,
     pub seconds: f64,
@@ -37,12 +39,24 @@ pub struct GenerateReport {
 /// Base price per pizza, in cents.
 pub(crate) const PRICES: [i64; 5] = [1099, 1299, 1599, 1699, 1199];
 
-/// Writes the lake; `customers` must not be empty. Uses every core.
+/// Writes the lake, orders numbered from 1; `customers` must not be empty. Uses every core.
 pub fn generate_lake(
     lake_root: &Path,
     customers: &[Customer],
     spec: &LakeSpec,
 ) -> anyhow::Result<GenerateReport> {
+    generate_lake_numbered_from(lake_root, customers, spec, 1)
+}
+
+/// As [`generate_lake`], with the order ids starting at `first_order_id` (the demo
+/// history keeps its ids clear of those people post by hand).
+pub fn generate_lake_numbered_from(
+    lake_root: &Path,
+    customers: &[Customer],
+    spec: &LakeSpec,
+    first_order_id: i64,
+) -> anyhow::Result<GenerateReport> {
+    anyhow::ensure!(first_order_id >= 1, "order ids start at 1");
     anyhow::ensure!(!customers.is_empty(), "no customers to generate orders for");
     anyhow::ensure!(spec.days > 0, "days must be at least 1");
     let started = std::time::Instant::now();
@@ -55,6 +69,7 @@ pub fn generate_lake(
         .unwrap_or(1);
     let next_day = std::sync::atomic::AtomicU32::new(0);
     let bytes = std::sync::atomic::AtomicU64::new(0);
+    let gross_cents = std::sync::atomic::AtomicI64::new(0);
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -65,9 +80,11 @@ pub fn generate_lake(
                             return Ok(());
                         }
                         let count = per_day + u64::from((index as u64) < remainder);
-                        let first_id = 1 + index as u64 * per_day + (index as u64).min(remainder);
+                        let first_id = first_order_id as u64
+                            + index as u64 * per_day
+                            + (index as u64).min(remainder);
                         let day = first_day + Duration::days(index as i64);
-                        let written = write_day(
+                        let (written, gross) = write_day(
                             lake_root,
                             &customers,
                             day,
@@ -76,6 +93,7 @@ pub fn generate_lake(
                             spec.seed ^ index as u64,
                         )?;
                         bytes.fetch_add(written, std::sync::atomic::Ordering::Relaxed);
+                        gross_cents.fetch_add(gross, std::sync::atomic::Ordering::Relaxed);
                     }
                 })
             })
@@ -88,6 +106,7 @@ pub fn generate_lake(
     Ok(GenerateReport {
         orders: spec.orders,
         days: spec.days,
+        gross_sales_usd: gross_cents.into_inner() as f64 / 100.0,
         files: spec.days as usize,
         bytes: bytes.into_inner(),
         seconds: started.elapsed().as_secs_f64(),
@@ -101,7 +120,7 @@ fn write_day(
     first_id: i64,
     count: u64,
     seed: u64,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, i64)> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let midnight: DateTime<Utc> = day.and_hms_opt(0, 0, 0).unwrap().and_utc();
     let rows: Vec<EnrichedOrder> = (0..count as i64)
@@ -131,6 +150,7 @@ fn write_day(
             }
         })
         .collect();
+    let gross: i64 = rows.iter().map(|r| r.event.retail_price_cents).sum();
     let refs: Vec<&EnrichedOrder> = rows.iter().collect();
     let batch = to_record_batch(&refs);
     let bytes = write_parquet(&batch)?;
@@ -142,7 +162,7 @@ fn write_day(
         std::fs::create_dir_all(path.parent().expect("a partition folder"))?;
         std::fs::write(path, &content)?;
     }
-    Ok(bytes.len() as u64)
+    Ok((bytes.len() as u64, gross))
 }
 
 /// Each state leans towards a different pizza, so the report has real differences.

@@ -61,6 +61,7 @@ fn dev_settings(args: DevArgs) -> anyhow::Result<DevSettings> {
         },
         api_key: args.api_key,
         lake_url: args.lake_url,
+        demo_history: args.demo_history,
     })
 }
 
@@ -167,6 +168,12 @@ mod tests {
             refused.contains("is 301, larger than --batch-max"),
             "{refused}"
         );
+    }
+
+    #[test]
+    fn the_demo_history_is_off_unless_asked_for() {
+        assert!(!dev_args(&[]).unwrap().demo_history);
+        assert!(dev_args(&["--demo-history"]).unwrap().demo_history);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! schedule (`timer`), compacts the lake, and adds the embedded-only read API.
 
 mod data_dir;
+pub mod demo_history;
 mod dispatcher;
 mod timer;
 
@@ -49,6 +50,9 @@ pub struct DevSettings {
     pub api_key: Option<String>,
     /// Lake container URL (Blob Storage / ADLS Gen2, e.g. Azurite); `None`: the data dir.
     pub lake_url: Option<String>,
+    /// On a data dir's first start, generate a year of demo orders into the lake and
+    /// build the report before serving ([`demo_history`]).
+    pub demo_history: bool,
 }
 
 /// Everything the embedded pipeline is made of, opened on one data directory.
@@ -60,6 +64,8 @@ pub struct Embedded {
     pub gate: LakeGate,
     pub summary: Arc<SummaryService>,
     pub metrics: Arc<Metrics>,
+    /// This start created the demo customers: the data dir had no customers.
+    pub first_start: bool,
 }
 
 impl Embedded {
@@ -82,7 +88,8 @@ impl Embedded {
     ) -> anyhow::Result<(Self, Arc<SqliteCustomers>)> {
         let dir = DataDir::create(data_dir)?;
         let population = Arc::new(crate::population::shipped());
-        let customers = Arc::new(open_customers(&dir, &population)?);
+        let (customers, first_start) = open_customers_noting_first_run(&dir, &population)?;
+        let customers = Arc::new(customers);
         let log = EmbeddedLog::open(&dir.order_log())?;
         let lake = open_lake(&dir, lake_url).await?;
         let summary = Self::open_warehouse(&dir, lake.clone())?;
@@ -96,6 +103,7 @@ impl Embedded {
                 gate,
                 summary,
                 metrics: Arc::new(Metrics::new()),
+                first_start,
             },
             customers,
         ))
@@ -140,8 +148,17 @@ pub fn open_customers(
     dir: &DataDir,
     population: &[StatePopulation],
 ) -> anyhow::Result<SqliteCustomers> {
+    Ok(open_customers_noting_first_run(dir, population)?.0)
+}
+
+/// As [`open_customers`]; also whether it created the demo set (a first run).
+fn open_customers_noting_first_run(
+    dir: &DataDir,
+    population: &[StatePopulation],
+) -> anyhow::Result<(SqliteCustomers, bool)> {
     let customers = SqliteCustomers::open(&dir.customers())?;
-    if customers.count()? == 0 {
+    let first_run = customers.count()? == 0;
+    if first_run {
         let states: Vec<&str> = population.iter().map(|p| p.state_code.as_str()).collect();
         let demo = demo_customers(DEMO_CUSTOMER_COUNT, &states, DEMO_SEED);
         customers.replace_all(&demo)?;
@@ -151,7 +168,7 @@ pub fn open_customers(
             "no customers loaded: created a demo set at real US ZIP codes (load your own with `pizza-pipeline customers load`)"
         );
     }
-    Ok(customers)
+    Ok((customers, first_run))
 }
 
 /// `pizza-pipeline dev`: everything in one process until SIGTERM / Ctrl-C.
@@ -160,6 +177,11 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     let (embedded, customers) =
         Embedded::open(&settings.data_dir, settings.lake_url.as_deref()).await?;
     let lake: Arc<dyn LakeStore> = embedded.lake.clone();
+    let demo = if settings.demo_history {
+        demo_start(&embedded, &customers, &settings).await?
+    } else {
+        demo_history::read_marker(&embedded.dir)
+    };
     let customers_for_hint = customers.clone();
     let functions_state = FunctionsState {
         stream: embedded.log.clone(),
@@ -177,6 +199,8 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
         population: embedded.population.clone(),
         report_tz: settings.report_tz,
         consumer: CONSUMER,
+        nightly_builds: settings.summary_schedule.is_some(),
+        demo: demo.map(|d| serde_json::to_value(d).expect("json")),
     });
     // The public listener serves the HTTP function and the read API only: invocation
     // routes (`/enrich_orders`, `/build_state_summary`) are for the host — here the
@@ -238,6 +262,60 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     }
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// `dev --demo-history`: on a first start, generates the demo year and builds the due
+/// report before the address is announced, so the first look at the dashboard shows it;
+/// on any start, the marker of an earlier demo start (if any), for the dashboard's label.
+async fn demo_start(
+    embedded: &Embedded,
+    customers: &Arc<SqliteCustomers>,
+    settings: &DevSettings,
+) -> anyhow::Result<Option<demo_history::DemoHistory>> {
+    let earlier = demo_history::read_marker(&embedded.dir);
+    if earlier.is_some() {
+        return Ok(earlier);
+    }
+    let allowed = demo_history::may_generate(
+        embedded.first_start,
+        settings.lake_url.is_some(),
+        embedded.lake.as_ref(),
+    )
+    .await?;
+    if let Err(why) = allowed {
+        tracing::info!("--demo-history: no demo history generated: {why}");
+        return Ok(None);
+    }
+    let customers = customers.clone();
+    let dir = embedded.dir.clone();
+    let today = chrono::Utc::now().date_naive();
+    tracing::info!(
+        orders = demo_history::DEMO_HISTORY_ORDERS,
+        "first start with --demo-history: generating the 12 months before today into the lake"
+    );
+    let marker =
+        tokio::task::spawn_blocking(move || demo_history::generate(&dir, &customers.all()?, today))
+            .await
+            .context("demo history generator")??;
+    let window = crate::summary::ReportWindow::due_nightly(chrono::Utc::now(), settings.report_tz);
+    let started = std::time::Instant::now();
+    let report = embedded
+        .summary
+        .refresh(window)
+        .await
+        .context("building the report of the demo history")?;
+    embedded.metrics.refreshes.inc();
+    embedded
+        .metrics
+        .refresh_seconds
+        .observe(started.elapsed().as_secs_f64());
+    tracing::info!(
+        rows = report.report_rows,
+        window_start = %report.window_start,
+        window_end = %report.window_end,
+        "demo history: report built"
+    );
+    Ok(Some(marker))
 }
 
 /// The state of one customer, for the first-run hint (TX if there is no such customer).

@@ -28,6 +28,10 @@ pub struct ServingState {
     pub report_tz: Tz,
     /// The dispatcher's consumer name, for the backlog gauge.
     pub consumer: &'static str,
+    /// Whether the nightly timer runs (`--summary-schedule` is not `off`).
+    pub nightly_builds: bool,
+    /// The marker of a demo history in the lake (`dev --demo-history`), if any.
+    pub demo: Option<serde_json::Value>,
 }
 
 pub fn router(state: ServingState) -> Router {
@@ -50,7 +54,8 @@ async fn dashboard() -> Html<&'static str> {
     Html(DASHBOARD)
 }
 
-/// Every state of the population table, and the current report's window.
+/// Every state of the population table, the current report's window and time zone, the
+/// orders accepted since it was built, and the demo history's marker (`null` without).
 async fn states(State(state): State<ServingState>) -> Response {
     let cache = state.summary.cache();
     let window = cache.window;
@@ -63,10 +68,25 @@ async fn states(State(state): State<ServingState>) -> Response {
         .map(|p| json!({"state": p.state_code, "state_name": p.state_name, "adult_population": p.adult_population}))
         .collect();
     states.sort_by(|a, b| a["state_name"].as_str().cmp(&b["state_name"].as_str()));
+    // Orders accepted after the build count from the next one: the dashboard says how many.
+    let accepted_since_build = match window.as_ref().map(|w| w.refreshed_at) {
+        Some(built) => {
+            let log = state.log.clone();
+            tokio::task::spawn_blocking(move || log.appended_since(built))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        }
+        None => None,
+    };
     Json(json!({
         "window_start": fmt(|w| w.window_start),
         "window_end": fmt(|w| w.window_end),
         "refreshed_at": fmt(|w| w.refreshed_at),
+        "report_time_zone": state.report_tz.name(),
+        "nightly_builds": state.nightly_builds,
+        "accepted_since_build": accepted_since_build,
+        "demo": state.demo,
         "states": states,
     }))
     .into_response()

@@ -222,6 +222,37 @@ impl EmbeddedLog {
         Ok(row.and_then(|(seq, body)| OrderEvent::from_json(&body).ok().map(|e| (seq, e))))
     }
 
+    /// How many events were appended at or after `since` (their commit time). The commit
+    /// time grows with `seq` (one writer stamps each commit), so a binary search over
+    /// `seq` finds the first such event in a few indexed reads, however long the log.
+    pub fn appended_since(&self, since: DateTime<Utc>) -> Result<i64, LogError> {
+        let since = since.timestamp_micros();
+        let conn = self.reader.lock().unwrap();
+        // Every event before `low` was appended before `since`; every one from `high` on
+        // at or after it.
+        let (mut low, mut high) = (0i64, self.last_seq() + 1);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let next: Option<(i64, i64)> = conn
+                .prepare_cached(
+                    "SELECT seq, enqueued_at_us FROM events WHERE seq >= ?1 ORDER BY seq LIMIT 1",
+                )
+                .and_then(|mut s| {
+                    s.query_row([middle], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(|e| self.error(e))?;
+            match next {
+                Some((seq, at)) if at < since => low = seq + 1,
+                _ => high = middle,
+            }
+        }
+        conn.query_row("SELECT count(*) FROM events WHERE seq >= ?1", [low], |r| {
+            r.get(0)
+        })
+        .map_err(|e| self.error(e))
+    }
+
     /// Number of conflicting duplicates held in quarantine.
     pub fn quarantined(&self) -> Result<i64, LogError> {
         let conn = self.reader.lock().unwrap();
@@ -435,6 +466,28 @@ mod tests {
             order_ts: "2026-01-02T03:04:05Z".parse().unwrap(),
         };
         OrderEvent::new(&order, Utc::now())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counts_the_events_appended_since_a_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = EmbeddedLog::open(&tmp.path().join("log.sqlite")).unwrap();
+        let before = Utc::now();
+        assert_eq!(log.appended_since(before).unwrap(), 0);
+        for id in 1..=7 {
+            log.publish(vec![event(id, 1)]).await.unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let middle = Utc::now();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        log.publish((8..=12).map(|id| event(id, 1)).collect())
+            .await
+            .unwrap();
+        log.publish(vec![event(3, 1)]).await.unwrap(); // a duplicate appends nothing
+        assert_eq!(log.appended_since(before).unwrap(), 12);
+        assert_eq!(log.appended_since(middle).unwrap(), 5);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert_eq!(log.appended_since(Utc::now()).unwrap(), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,9 @@
 // The dashboard in real headless Chromium (Debian's package, driven by playwright-core):
 // against a `dev` instance with known data, pick states in turn, check the rows shown
 // equal the API's, check the empty state, measure state switches, save a screenshot.
+// Then a first `dev --demo-history` start: the demo banner, the per-1,000-adults column,
+// the note on today's orders; its screenshot (output/dashboard-demo.png, 1280×900) is the
+// README's docs/img/dashboard.png.
 //
 // Run: node --test tests/browser/dashboard.test.mjs (after `cargo build --release`);
 // PIZZA_BIN names the binary, CHROMIUM the browser (default /usr/bin/chromium).
@@ -30,13 +33,15 @@ const ORDERS = [
   [4, 3, "veggie", 1, 12.0], [5, 3, "supreme", 1, 11.0], [6, 4, "meat lover", 2, 35.5],
 ];
 
-function startDev(dataDir) {
-  const child = spawn(BIN, ["dev", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--summary-schedule", "off"], {
+function startDev(dataDir, args = ["--summary-schedule", "off"]) {
+  const env = { ...process.env, PIZZA_LOG: process.env.PIZZA_LOG || "warn" };
+  delete env.PIZZA_DEMO_HISTORY;
+  const child = spawn(BIN, ["dev", "--data-dir", dataDir, "--listen", "127.0.0.1:0", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, PIZZA_LOG: process.env.PIZZA_LOG || "warn" },
+    env,
   });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("dev did not start within 60 s")), 60_000);
+    const timer = setTimeout(() => reject(new Error("dev did not start within 120 s")), 120_000);
     createInterface({ input: child.stdout }).on("line", (line) => {
       const m = line.match(/^pizza-pipeline dev listening on (http:\/\/\S+)$/);
       if (m) {
@@ -57,6 +62,17 @@ async function waitUntilLanded(url) {
   throw new Error("orders did not land");
 }
 
+function launchChromium() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+}
+
+// The page's "per 1,000 adults" figure: the exact per-adult figure times 1,000, in cents.
+const per1k = (perAdult) => (Math.round(perAdult * 1e6) / 1e3).toLocaleString("en-US", { style: "currency", currency: "USD" });
+
 const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -73,11 +89,7 @@ test("the dashboard shows the API's rows, the empty state, and switches fast", a
   execFileSync(BIN, ["customers", "load", "--data-dir", dataDir, csv]);
 
   const { child, url } = await startDev(dataDir);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launchChromium();
   try {
     const body = ORDERS.map(([order_id, customer_id, type, qty, retail_price]) =>
       ({ order_id, customer_id, type, qty, retail_price, order_date: "2026-05-01T18:00:00Z" }));
@@ -110,6 +122,7 @@ test("the dashboard shows the API's rows, the empty state, and switches fast", a
       type: tr.dataset.type,
       units: tr.querySelector(".c-units").textContent,
       gross: tr.querySelector(".c-gross").textContent,
+      per1k: tr.querySelector(".c-per1k").textContent,
       percap: tr.querySelector(".c-percap").textContent,
       customers: tr.querySelector(".c-customers").textContent,
     })));
@@ -118,6 +131,7 @@ test("the dashboard shows the API's rows, the empty state, and switches fast", a
       type: r.pizza_type,
       units: r.pizzas_sold.toLocaleString("en-US"),
       gross: r.gross_sales_usd.toLocaleString("en-US", { style: "currency", currency: "USD" }),
+      per1k: per1k(r.gross_sales_per_capita_usd),
       percap: "$" + r.gross_sales_per_capita_usd.toFixed(6),
       customers: r.unique_customers.toLocaleString("en-US"),
     }));
@@ -137,6 +151,10 @@ test("the dashboard shows the API's rows, the empty state, and switches fast", a
     await shown("TX", "Texas");
     assert.deepEqual((await rowsOnPage()).map((r) => r.type), ["pepperoni", "cheese", "veggie"]);
     assert.equal(await page.$$eval("#chart .bar", (bars) => bars.length), 3);
+    // Not a demo start: no banner. The note says why orders of today are not counted yet.
+    assert.ok(await page.$eval("#demo-banner", (b) => b.hasAttribute("hidden")), "no demo banner");
+    assert.match(await page.textContent("#today-note"),
+      /counts orders placed up to midnight at the end of May 31, 2026 \(UTC\)\. .*the next build \(the nightly timer is off here/);
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, "dashboard-tx.png"), fullPage: true });
 
@@ -167,6 +185,64 @@ test("the dashboard shows the API's rows, the empty state, and switches fast", a
     const summary = `state switch (select → rendered), ${timings.length} switches: p50 ${percentile(timings, 50).toFixed(1)} ms, p99 ${percentile(timings, 99).toFixed(1)} ms`;
     console.log(summary);
     writeFileSync(join(OUTPUT, "state-switch.txt"), summary + "\n");
+    assert.deepEqual(errors, [], "no errors in the page");
+  } finally {
+    await browser.close();
+    child.kill("SIGTERM");
+  }
+});
+
+test("a first demo start: the banner, figures per 1,000 adults, and why today's orders wait", async () => {
+  assert.ok(existsSync(BIN), `no binary at ${BIN}: run cargo build --release first`);
+  const dataDir = join(mkdtempSync(join(tmpdir(), "pizza-browser-demo-")), "data");
+  // The default nightly schedule, as `bash .ci/dev` runs it: the demo year and its report
+  // are there before the address is announced.
+  const { child, url } = await startDev(dataDir, ["--demo-history"]);
+  const browser = await launchChromium();
+  try {
+    const states = await (await fetch(`${url}/api/states`)).json();
+    assert.equal(states.demo.orders, 120000);
+    assert.ok(states.refreshed_at, "the report is built at once");
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+    await page.goto(`${url}/?state=TX`);
+    await page.waitForFunction(() => !document.getElementById("report").hasAttribute("hidden") &&
+      document.getElementById("result").getAttribute("aria-busy") === "false");
+
+    // The banner says the history is generated, how much, and how it was made.
+    assert.ok(await page.isVisible("#demo-banner"), "the demo banner shows");
+    const banner = await page.textContent("#demo-banner");
+    assert.match(banner, /^\s*Demo data\. The history is generated, not real: 120,000 orders \(\$[\d,]+\.\d\d\) from /);
+    assert.match(banner, /first start \(.*dev --demo-history\)\. 5,000 demo customers, spread over the states like their adults, order about 2 times a month/);
+
+    // Every state has its top 3; per 1,000 adults beside the exact per-adult figure.
+    const rows = await page.$$eval("#report tbody tr", (trs) => trs.map((tr) => ({
+      per1k: tr.querySelector(".c-per1k").textContent,
+      percap: tr.querySelector(".c-percap").textContent,
+    })));
+    const api = await (await fetch(`${url}/api/report?state=TX`)).json();
+    assert.equal(rows.length, 3);
+    assert.deepEqual(rows, api.map((r) => ({ per1k: per1k(r.gross_sales_per_capita_usd), percap: "$" + r.gross_sales_per_capita_usd.toFixed(6) })));
+    for (const r of rows) assert.match(r.per1k, /^\$\d+\.\d\d$/, "a readable figure of dollars and cents");
+    assert.match(await page.textContent("thead"), /Per 1,000 adults/);
+
+    // Orders of today (as `simulate` sends them) wait for the next nightly build; the
+    // note says so, and counts them.
+    assert.ok(await page.isVisible("#today-note"));
+    assert.match(await page.textContent("#today-note"), /Orders placed later, such as today's or those from pizza-pipeline simulate, count from the next nightly build, at 02:00 UTC\.$/);
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT, "dashboard-demo.png") });
+    const now = new Date().toISOString();
+    const posted = await fetch(`${url}/api/orders`, {
+      method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify([1, 2, 3].map((i) => ({ order_id: 77_000 + i, customer_id: i, type: "cheese", qty: 1, retail_price: 12.5, order_date: now }))),
+    });
+    assert.equal(posted.status, 202);
+    await page.reload();
+    await page.waitForFunction(() => /3 orders were accepted since this report was built\./.test(document.getElementById("today-note").textContent));
     assert.deepEqual(errors, [], "no errors in the page");
   } finally {
     await browser.close();

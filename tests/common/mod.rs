@@ -32,6 +32,8 @@ impl Dev {
             .args(["--listen", "127.0.0.1:0", "--summary-schedule", "off"])
             .args(extra)
             .env("PIZZA_LOG", "info")
+            // A shell's PIZZA_DEMO_HISTORY must not give every test a generated year.
+            .env_remove("PIZZA_DEMO_HISTORY")
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file))
             .spawn()

@@ -74,9 +74,10 @@ async fn a_first_demo_start_shows_a_believable_year_for_every_state_and_only_onc
     } else {
         Utc::now().date_naive() - Duration::days(1)
     };
+    let window_end: chrono::DateTime<Utc> = states["window_end"].as_str().unwrap().parse().unwrap();
     assert_eq!(
-        states["window_end"].as_str().unwrap(),
-        format!("{due_day}T00:00:00Z"),
+        window_end,
+        due_day.and_hms_opt(0, 0, 0).unwrap().and_utc(),
         "{states}"
     );
     let refreshed_at = states["refreshed_at"].clone();

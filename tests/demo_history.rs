@@ -106,7 +106,7 @@ async fn a_first_demo_start_shows_a_believable_year_for_every_state_and_only_onc
                 (12.0..30.0).contains(&(sales / units)),
                 "{code}: ${sales} for {units} units"
             );
-            assert!(customers >= 1.0 && customers <= units, "{code}: {row}");
+            assert!((1.0..=units).contains(&customers), "{code}: {row}");
             assert!((per_adult - sales / adults).abs() < 1e-6, "{code}: {row}");
             if rank > 0 {
                 assert!(

@@ -8,7 +8,9 @@
 //! must be 202) or broken orders (must be refused with a 4xx). Anything else — a valid
 //! order refused, a broken one accepted, a 5xx — is counted as unexpected.
 
-use crate::customers::{demo_customers, Customer, SqliteCustomers, DEMO_CUSTOMER_COUNT, DEMO_SEED};
+use crate::customers::{
+    demo_customers, read_customers_csv, Customer, DEMO_CUSTOMER_COUNT, DEMO_SEED,
+};
 use crate::generate::{favourite, PRICES};
 use chrono::Utc;
 use rand::{Rng, SeedableRng};
@@ -186,7 +188,7 @@ impl OrderMaker {
 /// The customers to order as: id and state.
 fn load_customers(file: Option<&PathBuf>) -> anyhow::Result<Vec<(i64, String)>> {
     let customers: Vec<Customer> = match file {
-        Some(file) => SqliteCustomers::read_csv(file)?,
+        Some(file) => read_customers_csv(file)?,
         None => {
             let states: Vec<String> = crate::population::shipped()
                 .into_iter()

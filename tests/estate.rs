@@ -729,19 +729,26 @@ fn every_alert_is_wired_tied_to_what_the_handler_writes_and_explained_to_operato
         main.contains("module alerts 'modules/alerts.bicep'"),
         "main.bicep deploys the alerts"
     );
-    assert!(main.contains("param alertEmail string"), "an e-mail parameter");
+    assert!(
+        main.contains("param alertEmail string"),
+        "an e-mail parameter"
+    );
     assert!(main.contains("alertEmail: alertEmail"));
     let code = without_comments(&alerts);
     assert!(
-        code.contains("Microsoft.Insights/actionGroups@") && code.contains("emailAddress: alertEmail"),
+        code.contains("Microsoft.Insights/actionGroups@")
+            && code.contains("emailAddress: alertEmail"),
         "an action group that e-mails alertEmail"
     );
 
     // Each line a log rule looks for is written, word for word, by the handler.
-    let handler: String = ["src/functions/enrich_orders.rs", "src/functions/build_state_summary.rs"]
-        .iter()
-        .map(|f| fs::read_to_string(repo().join(f)).expect(f))
-        .collect();
+    let handler: String = [
+        "src/functions/enrich_orders.rs",
+        "src/functions/build_state_summary.rs",
+    ]
+    .iter()
+    .map(|f| fs::read_to_string(repo().join(f)).expect(f))
+    .collect();
     let lines = alert_lines(&alerts);
     assert_eq!(lines.len(), 3, "{lines:?}");
     for (name, line) in &lines {
@@ -760,7 +767,10 @@ fn every_alert_is_wired_tied_to_what_the_handler_writes_and_explained_to_operato
         "report-not-built",
         "order-api-5xx",
     ] {
-        assert!(code.contains(&format!("'{rule}'")) || code.contains(&format!("-{rule}'")), "alerts.bicep has no rule {rule}");
+        assert!(
+            code.contains(&format!("'{rule}'")) || code.contains(&format!("-{rule}'")),
+            "alerts.bicep has no rule {rule}"
+        );
         assert!(
             operations.contains(&format!("`{rule}`")),
             "docs/OPERATIONS.md does not explain the alert {rule}"
@@ -777,7 +787,10 @@ fn every_alert_is_wired_tied_to_what_the_handler_writes_and_explained_to_operato
         .as_str()
         .unwrap_or_default();
     for kind in ["Request", "Trace"] {
-        assert!(excluded.split(';').any(|k| k == kind), "host.json samples {kind}s: {excluded}");
+        assert!(
+            excluded.split(';').any(|k| k == kind),
+            "host.json samples {kind}s: {excluded}"
+        );
     }
 }
 
@@ -807,7 +820,10 @@ fn the_power_bi_connection_file_names_the_database_that_holds_the_report_view() 
         .and_then(|s| s.default)
         .expect("SYNAPSE_DATABASE has a default");
     assert_eq!(database, default);
-    let customers_db = SETTINGS.iter().find(|s| s.name == "AZURE_SQL_DATABASE").unwrap();
+    let customers_db = SETTINGS
+        .iter()
+        .find(|s| s.name == "AZURE_SQL_DATABASE")
+        .unwrap();
     assert!(customers_db.default.is_none_or(|d| d != database));
     assert!(
         address["server"]

@@ -34,8 +34,13 @@ fn handler(report_tz: chrono_tz::Tz) -> Handler {
     let gate = LakeGate::default();
     let population = pizza_pipeline::population::shipped();
     let warehouse = Arc::new(
-        Warehouse::open(&dir.path().join("w.duckdb"), &lake_root, gate.clone(), &population)
-            .unwrap(),
+        Warehouse::open(
+            &dir.path().join("w.duckdb"),
+            &lake_root,
+            gate.clone(),
+            &population,
+        )
+        .unwrap(),
     );
     let summary = Arc::new(SummaryService::new(warehouse, lake.clone(), gate).unwrap());
     let customers = SqliteCustomers::open(&dir.path().join("c.sqlite")).unwrap();
@@ -112,11 +117,19 @@ async fn a_body_that_is_not_json_is_quarantined_and_the_rest_of_its_batch_lands(
         serde_json::to_vec(&request).unwrap(),
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "acknowledged: the partition moves on");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "acknowledged: the partition moves on"
+    );
 
     let landed = files_under(&handler.lake, "orders_enriched").await;
     assert_eq!(landed.len(), 1, "{landed:?}");
-    assert_eq!(handler.metrics.orders_landed.get(), 2, "the two orders land");
+    assert_eq!(
+        handler.metrics.orders_landed.get(),
+        2,
+        "the two orders land"
+    );
     let quarantined = files_under(&handler.lake, "quarantine/enrich").await;
     assert_eq!(quarantined.len(), 1, "{quarantined:?}");
     let kept = handler.lake.get(&quarantined[0]).await.unwrap();
@@ -124,7 +137,10 @@ async fn a_body_that_is_not_json_is_quarantined_and_the_rest_of_its_batch_lands(
     assert_eq!(kept["body"], "<order id=2>not JSON</order>");
     assert_eq!(kept["seq"], 1201, "named by its sequence number");
     assert!(
-        kept["reason"].as_str().unwrap().contains("not an order event"),
+        kept["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not an order event"),
         "{kept}"
     );
     assert_eq!(handler.metrics.poison_events.get(), 1);
@@ -150,7 +166,10 @@ async fn an_unreadable_invocation_is_kept_raw_counted_and_acknowledged() {
     }
     let kept = files_under(&handler.lake, "quarantine/invocations/enrich_orders").await;
     let raw: Vec<&String> = kept.iter().filter(|f| f.ends_with(".body")).collect();
-    let reasons: Vec<&String> = kept.iter().filter(|f| f.ends_with(".reason.json")).collect();
+    let reasons: Vec<&String> = kept
+        .iter()
+        .filter(|f| f.ends_with(".reason.json"))
+        .collect();
     assert_eq!((raw.len(), reasons.len()), (3, 3), "{kept:?}");
     let mut bodies: Vec<Vec<u8>> = Vec::new();
     for path in &raw {
@@ -164,7 +183,9 @@ async fn an_unreadable_invocation_is_kept_raw_counted_and_acknowledged() {
     assert_eq!(reason["function"], "enrich_orders");
     assert!(!reason["reason"].as_str().unwrap().is_empty());
     // Nothing landed and the stream's failure counter did not move: it was not a failure.
-    assert!(files_under(&handler.lake, "orders_enriched").await.is_empty());
+    assert!(files_under(&handler.lake, "orders_enriched")
+        .await
+        .is_empty());
     assert_eq!(handler.metrics.enrich_failures.get(), 0);
 
     // The same invocation sent again is kept once.
@@ -193,8 +214,13 @@ async fn a_batch_without_its_partition_fails_and_nothing_is_written() {
         StatusCode::INTERNAL_SERVER_ERROR,
         "failed, so the host retries it rather than the handler guessing partition 0"
     );
-    assert!(answer["Logs"].to_string().contains("PartitionContext"), "{answer}");
-    assert!(files_under(&handler.lake, "").await.is_empty());
+    assert!(
+        answer["Logs"].to_string().contains("PartitionContext"),
+        "{answer}"
+    );
+    for written in ["orders_enriched", "quarantine"] {
+        assert!(files_under(&handler.lake, written).await.is_empty(), "{written}");
+    }
     assert_eq!(handler.metrics.enrich_failures.get(), 1);
     assert_eq!(handler.metrics.invocations_quarantined.get(), 0);
 }
@@ -229,7 +255,10 @@ async fn the_hourly_timer_builds_the_nightly_report_once_at_two_local() {
     );
     // The rest of the day's ticks find it built.
     for hour in ["08", "12", "23"] {
-        assert_eq!(tick(&handler, &format!("2026-11-25T{hour}:00:00Z")).await, None);
+        assert_eq!(
+            tick(&handler, &format!("2026-11-25T{hour}:00:00Z")).await,
+            None
+        );
     }
     // Past local midnight (05:00 UTC) but before 02:00 local: still nothing new to build.
     assert_eq!(tick(&handler, "2026-11-26T06:00:00Z").await, None);

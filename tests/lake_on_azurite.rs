@@ -164,9 +164,12 @@ async fn directory_entries_of_an_adls_gen2_listing_are_not_files() {
 
     let azurite = Azurite::start();
     let lake = lake_on(&azurite, "hns").await;
-    let container =
-        BlobContainerClient::new(Url::parse(&azurite.container_url("hns")).unwrap(), None, None)
-            .unwrap();
+    let container = BlobContainerClient::new(
+        Url::parse(&azurite.container_url("hns")).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
     let day = "orders_enriched/order_date=2026-03-01";
     let old_run = "reports/state_top_pizzas/run=20261123T020000000000Z";
     for folder in [
@@ -205,6 +208,9 @@ async fn directory_entries_of_an_adls_gen2_listing_are_not_files() {
         ]
     );
     let runs = lake.list("reports/state_top_pizzas").await.unwrap();
-    assert!(runs.is_empty(), "an emptied run folder is no file: {runs:?}");
+    assert!(
+        runs.is_empty(),
+        "an emptied run folder is no file: {runs:?}"
+    );
     assert_eq!(lake.list("").await.unwrap().len(), 2);
 }

@@ -272,26 +272,7 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
     let probe = http.get(handler.url("/")).send().await.unwrap();
     assert!(probe.status().as_u16() < 500, "{}", probe.status());
 
-    // ingest_order: the order contract holds before any Azure service is involved, and
-    // with Event Hubs unreachable nothing is accepted.
-    let refused = http
-        .post(handler.url("/api/orders"))
-        .header("content-type", "application/json")
-        .body(r#"{"order_id": 1, "customer_id": 2, "type": "calzone"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 422);
-    let order = serde_json::json!({"order_id": 1, "customer_id": 2, "type": "cheese", "qty": 1,
-        "retail_price": 9.99, "order_date": "2026-11-24T12:00:00Z"});
-    let unavailable = http
-        .post(handler.url("/api/orders"))
-        .json(&order)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unavailable.status(), 503);
-    assert!(unavailable.headers().contains_key("retry-after"));
+    common::assert_ingest_without_event_hubs(&http, &handler.url("")).await;
 
     // enrich_orders: a batch (as strings) of events none of which is an order lands
     // nothing and quarantines each, in the lake, through the Blob SDK.
@@ -306,7 +287,8 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
         .unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(
-        answer.headers()["content-type"], "application/json",
+        answer.headers()["content-type"],
+        "application/json",
         "the host reads invocation answers as JSON only"
     );
     let quarantined = lake.list("quarantine/enrich").await.unwrap();
@@ -368,7 +350,10 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
         .unwrap();
     assert_eq!(ticked.status(), 200);
     let ticked: serde_json::Value = ticked.json().await.unwrap();
-    assert!(ticked["Logs"].to_string().contains("built already"), "{ticked}");
+    assert!(
+        ticked["Logs"].to_string().contains("built already"),
+        "{ticked}"
+    );
 
     // Logs the host can read: no colour codes; information on stdout, errors on stderr.
     common::sigterm(&handler.child);
@@ -378,7 +363,10 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
     assert!(status.success(), "{status}");
     let (stdout, stderr) = (handler.stdout_text(), handler.stderr_text());
     for (name, text) in [("stdout", &stdout), ("stderr", &stderr)] {
-        assert!(!text.contains('\u{1b}'), "escape bytes on {name}:\n{text:?}");
+        assert!(
+            !text.contains('\u{1b}'),
+            "escape bytes on {name}:\n{text:?}"
+        );
     }
     assert!(stdout.contains("custom handler ready"), "stdout:\n{stdout}");
     assert!(stdout.contains(" INFO "), "stdout:\n{stdout}");
@@ -387,6 +375,9 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
         "stdout:\n{stdout}"
     );
     assert!(stderr.contains(" ERROR "), "stderr:\n{stderr}");
-    assert!(stderr.contains("unreadable invocation"), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("unreadable invocation"),
+        "stderr:\n{stderr}"
+    );
     assert!(!stderr.contains(" INFO "), "stderr:\n{stderr}");
 }

@@ -97,35 +97,7 @@ async fn a_complete_table_serves_the_functions() {
     let http = common::client();
     let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
 
-    // Validation happens before any Azure service is involved.
-    let refused = http
-        .post(url("/api/orders"))
-        .header("content-type", "application/json")
-        .body(r#"{"order_id": 1, "customer_id": 2, "type": "calzone"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 422);
-
-    // A valid order with Event Hubs unreachable: 503, nothing accepted, retry later.
-    let order = serde_json::json!({"order_id": 1, "customer_id": 2, "type": "cheese", "qty": 1,
-        "retail_price": 9.99, "order_date": "2026-11-24T12:00:00Z"});
-    let unavailable = http
-        .post(url("/api/orders"))
-        .json(&order)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unavailable.status(), 503);
-    assert_eq!(unavailable.headers()["retry-after"], "1");
-    let body: serde_json::Value = unavailable.json().await.unwrap();
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap()
-            .contains("nothing was stored"),
-        "{body}"
-    );
+    common::assert_ingest_without_event_hubs(&http, &url("")).await;
 
     // An invocation that cannot be read is kept raw in the lake's quarantine and then
     // acknowledged; with the lake unreachable it cannot be kept, so it fails (and the
@@ -139,7 +111,9 @@ async fn a_complete_table_serves_the_functions() {
     assert_eq!(garbage.status(), 500);
     let answer: serde_json::Value = garbage.json().await.unwrap();
     assert!(
-        answer["Logs"].to_string().contains("could not be kept in quarantine"),
+        answer["Logs"]
+            .to_string()
+            .contains("could not be kept in quarantine"),
         "{answer}"
     );
 
@@ -158,6 +132,9 @@ async fn a_complete_table_serves_the_functions() {
     }
     assert!(stdout.contains("custom handler ready"), "stdout:\n{stdout}");
     assert!(!stdout.contains(" ERROR "), "stdout:\n{stdout}");
-    assert!(stderr.contains(" ERROR ") && stderr.contains("unreadable invocation"), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(" ERROR ") && stderr.contains("unreadable invocation"),
+        "stderr:\n{stderr}"
+    );
     assert!(!stderr.contains(" INFO "), "stderr:\n{stderr}");
 }

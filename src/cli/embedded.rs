@@ -67,7 +67,7 @@ fn dev_settings(args: DevArgs) -> anyhow::Result<DevSettings> {
 
 fn load_customers(data_dir: PathBuf, file: PathBuf) -> anyhow::Result<()> {
     let dir = DataDir::create(&data_dir)?;
-    let customers = SqliteCustomers::read_csv(&file)?;
+    let customers = crate::customers::read_customers_csv(&file)?;
     let known: Vec<String> = crate::population::shipped()
         .into_iter()
         .map(|p| p.state_code)

@@ -70,6 +70,7 @@ impl CustomerCache {
         Ok(found)
     }
 
+    #[cfg(feature = "embedded")]
     pub fn clear(&self) {
         self.answers.write().unwrap().clear();
     }

@@ -7,11 +7,13 @@
 
 mod azure_sql;
 mod cache;
+mod csv_file;
 mod demo;
 #[cfg(feature = "embedded")]
 mod sqlite;
 
 pub use azure_sql::{AzureSqlCustomers, LOOKUP_SQL};
+pub use csv_file::{read_customers_csv, CustomerCsvError};
 pub use demo::{demo_customers, DEMO_CUSTOMER_COUNT, DEMO_SEED};
 #[cfg(feature = "embedded")]
 pub use sqlite::{CustomerLoadError, SqliteCustomers};

@@ -4,9 +4,7 @@
 //! stopped), so a looked-up answer — found or not — never goes stale and is cached.
 
 use super::cache::{CachedAnswer, CustomerCache};
-use super::{
-    normalise_state, Customer, CustomerDirectory, CustomerLookupError, FoundCustomers, CSV_HEADER,
-};
+use super::{Customer, CustomerDirectory, CustomerLookupError, FoundCustomers};
 use crate::stream::BoxFuture;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
@@ -26,8 +24,8 @@ pub enum CustomerLoadError {
         #[source]
         source: rusqlite::Error,
     },
-    #[error("{file}: {message}")]
-    Csv { file: String, message: String },
+    #[error(transparent)]
+    Csv(#[from] super::CustomerCsvError),
 }
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS customers (
@@ -105,64 +103,6 @@ impl SqliteCustomers {
         Ok(())
     }
 
-    /// Reads and validates a customer CSV (header `customer_id,name,address,city,state,zip_code`).
-    /// Every problem names its line; nothing is loaded unless the whole file is good.
-    pub fn read_csv(file: &Path) -> Result<Vec<Customer>, CustomerLoadError> {
-        let name = file.display().to_string();
-        let csv_error = |message: String| CustomerLoadError::Csv {
-            file: name.clone(),
-            message,
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::Fields)
-            .from_path(file)
-            .map_err(|e| csv_error(e.to_string()))?;
-        let header: Vec<String> = reader
-            .headers()
-            .map_err(|e| csv_error(e.to_string()))?
-            .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
-            .collect();
-        if header != CSV_HEADER {
-            return Err(csv_error(format!(
-                "header must be {}, found {}",
-                CSV_HEADER.join(","),
-                header.join(",")
-            )));
-        }
-        let mut seen = std::collections::HashSet::new();
-        let mut customers = Vec::new();
-        for (i, record) in reader.records().enumerate() {
-            let line = i + 2;
-            let record = record.map_err(|e| csv_error(format!("line {line}: {e}")))?;
-            let customer_id: i64 =
-                record[0]
-                    .parse()
-                    .ok()
-                    .filter(|id| *id >= 1)
-                    .ok_or_else(|| {
-                        csv_error(format!(
-                            "line {line}: customer_id {:?} is not a positive integer",
-                            &record[0]
-                        ))
-                    })?;
-            if !seen.insert(customer_id) {
-                return Err(csv_error(format!(
-                    "line {line}: customer_id {customer_id} appears twice"
-                )));
-            }
-            customers.push(Customer {
-                customer_id,
-                name: record[1].to_string(),
-                address: record[2].to_string(),
-                city: record[3].to_string(),
-                state: normalise_state(&record[4]),
-                zip_code: record[5].to_string(),
-            });
-        }
-        Ok(customers)
-    }
-
     /// Looks up ids the cache has not seen, on a connection opened for this lookup: the
     /// database must be there now (a file that went away — a detached volume, a file
     /// being replaced — is an outage the enricher retries, not a stale open handle that
@@ -235,7 +175,7 @@ mod tests {
     async fn loads_normalises_and_looks_up() {
         let dir = tempfile::tempdir().unwrap();
         let csv = write(dir.path(), "customer_id,name,address,city,state,zip_code\n1,Ann,1 Main St,Austin, tx ,07301\n2,\"Bo, Jr\",2 Elm,Reno,NV,89501\n");
-        let customers = SqliteCustomers::read_csv(&csv).unwrap();
+        let customers = crate::customers::read_customers_csv(&csv).unwrap();
         assert_eq!(customers[0].state, "TX");
         assert_eq!(
             customers[0].zip_code, "07301",
@@ -272,7 +212,7 @@ mod tests {
             ),
         ];
         for (text, needle) in cases {
-            let err = SqliteCustomers::read_csv(&write(dir.path(), text))
+            let err = crate::customers::read_customers_csv(&write(dir.path(), text))
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(needle), "{err}");

@@ -46,8 +46,14 @@ async fn keep_unreadable(
     error: &InvocationError,
 ) -> axum::response::Response {
     let reason = error.to_string();
-    match quarantine_invocation(state.lake.as_ref(), "enrich_orders", body, &reason, Utc::now())
-        .await
+    match quarantine_invocation(
+        state.lake.as_ref(),
+        "enrich_orders",
+        body,
+        &reason,
+        Utc::now(),
+    )
+    .await
     {
         Ok(path) => {
             state.metrics.invocations_quarantined.inc();

@@ -578,7 +578,10 @@ mod tests {
             decode_eventhub_batch(&serde_json::to_vec(&request).unwrap()).unwrap_err()
         };
         let no_context = without(&|r| {
-            r["Metadata"].as_object_mut().unwrap().remove("PartitionContext");
+            r["Metadata"]
+                .as_object_mut()
+                .unwrap()
+                .remove("PartitionContext");
         });
         assert!(
             matches!(&no_context, InvocationError::NoPartition(why) if why.contains("missing")),
@@ -591,7 +594,8 @@ mod tests {
                 .remove("PartitionId");
         });
         assert!(matches!(no_id, InvocationError::NoPartition(_)), "{no_id}");
-        let traversal = without(&|r| r["Metadata"]["PartitionContext"]["PartitionId"] = "../x".into());
+        let traversal =
+            without(&|r| r["Metadata"]["PartitionContext"]["PartitionId"] = "../x".into());
         assert!(matches!(traversal, InvocationError::NoPartition(_)));
         for error in [no_context, no_id, traversal] {
             assert!(!error.is_unreadable(), "{error}: fails, is not quarantined");
@@ -615,8 +619,7 @@ mod tests {
     fn a_non_json_event_of_a_string_batch_is_one_event_not_a_broken_batch() {
         // With "dataType": "string" the host hands over each body as text, JSON or not.
         let mut request: Value =
-            serde_json::from_slice(&fixture("eventhub_many_request_datatype_string.json"))
-                .unwrap();
+            serde_json::from_slice(&fixture("eventhub_many_request_datatype_string.json")).unwrap();
         let mut bodies: Vec<String> =
             serde_json::from_str(request["Data"]["orders"].as_str().unwrap()).unwrap();
         bodies[1] = "\u{1}not json at all <xml/>".to_string();

@@ -145,9 +145,9 @@ struct Listed {
 /// `hdi_isfolder=true`: the metadata an account with a hierarchical namespace (ADLS
 /// Gen2) puts on the entry the Blob API lists for each directory.
 fn is_folder_marker(metadata: &std::collections::HashMap<String, String>) -> bool {
-    metadata
-        .iter()
-        .any(|(key, value)| key.eq_ignore_ascii_case("hdi_isfolder") && value.eq_ignore_ascii_case("true"))
+    metadata.iter().any(|(key, value)| {
+        key.eq_ignore_ascii_case("hdi_isfolder") && value.eq_ignore_ascii_case("true")
+    })
 }
 
 /// The files of a listing, sorted. On ADLS Gen2 the Blob API also lists every directory
@@ -235,7 +235,11 @@ mod tests {
             entry(run, 0, true),
             entry(&format!("{run}/part-1.parquet"), 512, false),
             // an emptied run folder stays behind as a lone directory entry
-            entry("reports/state_top_pizzas/run=20261124T020000000000Z", 0, true),
+            entry(
+                "reports/state_top_pizzas/run=20261124T020000000000Z",
+                0,
+                true,
+            ),
             // a directory whose marker metadata did not come back: it has entries below it
             entry("quarantine/enrich", 0, false),
             entry("quarantine/enrich/p0-5-5.jsonl", 3, false),
@@ -251,9 +255,11 @@ mod tests {
                 format!("{run}/part-1.parquet"),
             ]
         );
-        let marker = std::collections::HashMap::from([("hdi_isfolder".to_string(), "true".to_string())]);
+        let marker =
+            std::collections::HashMap::from([("hdi_isfolder".to_string(), "true".to_string())]);
         assert!(is_folder_marker(&marker));
-        let other = std::collections::HashMap::from([("hdi_isfolder".to_string(), "false".to_string())]);
+        let other =
+            std::collections::HashMap::from([("hdi_isfolder".to_string(), "false".to_string())]);
         assert!(!is_folder_marker(&other));
     }
 

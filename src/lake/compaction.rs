@@ -240,12 +240,18 @@ mod tests {
     async fn compaction_reads_files_only_from_a_listing_with_folder_entries() {
         let dir = tempfile::tempdir().unwrap();
         let lake = HnsListing(LocalLake::new(dir.path()));
-        land_batch(&lake, &[landed_row(1, 1)], "0", 1, 1).await.unwrap();
+        land_batch(&lake, &[landed_row(1, 1)], "0", 1, 1)
+            .await
+            .unwrap();
         land_batch(&lake, &[landed_row(2, 2), landed_row(1, 3)], "0", 2, 3)
             .await
             .unwrap();
         let day = "orders_enriched/order_date=2026-03-01";
-        assert!(lake.list(ORDERS_TABLE).await.unwrap().contains(&day.to_string()));
+        assert!(lake
+            .list(ORDERS_TABLE)
+            .await
+            .unwrap()
+            .contains(&day.to_string()));
 
         let report = compact_lake_and_roll_up(&lake, &LakeGate::default(), None)
             .await
@@ -254,7 +260,10 @@ mod tests {
         assert_eq!(report.duplicates_dropped, 1, "order 1 came twice");
         let files = lake.0.list(ORDERS_TABLE).await.unwrap();
         assert_eq!(files.len(), 1, "{files:?}");
-        assert!(file_name(&files[0]).starts_with(COMPACTED_PREFIX), "{files:?}");
+        assert!(
+            file_name(&files[0]).starts_with(COMPACTED_PREFIX),
+            "{files:?}"
+        );
         // A second run over the compacted day (and its roll-up folder) changes nothing.
         let again = compact_lake_and_roll_up(&lake, &LakeGate::default(), None)
             .await

@@ -140,7 +140,9 @@ mod tests {
     async fn sync_takes_files_only_from_a_listing_with_folder_entries() {
         let remote_dir = tempfile::tempdir().unwrap();
         let mirror_dir = tempfile::tempdir().unwrap();
-        let remote = Arc::new(super::super::hns::HnsListing(LocalLake::new(remote_dir.path())));
+        let remote = Arc::new(super::super::hns::HnsListing(LocalLake::new(
+            remote_dir.path(),
+        )));
         let mirror = Arc::new(LocalLake::new(mirror_dir.path()));
         let day = "orders_enriched/order_date=2026-03-01";
         remote
@@ -148,7 +150,11 @@ mod tests {
             .await
             .unwrap();
         assert!(
-            remote.list("orders_enriched").await.unwrap().contains(&day.to_string()),
+            remote
+                .list("orders_enriched")
+                .await
+                .unwrap()
+                .contains(&day.to_string()),
             "the remote lists its folders"
         );
         let lake = MirroredLake::new(remote, mirror.clone());
@@ -158,6 +164,9 @@ mod tests {
             mirror.list("orders_enriched").await.unwrap(),
             [format!("{day}/p0-1-2.parquet")]
         );
-        assert_eq!(lake.sync("orders_enriched").await.unwrap(), SyncReport::default());
+        assert_eq!(
+            lake.sync("orders_enriched").await.unwrap(),
+            SyncReport::default()
+        );
     }
 }

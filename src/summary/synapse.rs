@@ -6,10 +6,10 @@
 //! report of this run into a new folder and the `state_top_pizzas` view is switched to
 //! it in one statement, so Power BI reads the old report or the new one, never a mix.
 
+use super::SummaryBuilder;
 use super::{RefreshReport, ReportWindow, SummaryError};
 use crate::azure::sql_script::{batches, fill, ValueRule};
 use crate::azure::tds::{Statement, TdsClient, TdsSession};
-use super::SummaryBuilder;
 use crate::lake::{compact_lake, LakeGate, LakeStore};
 use crate::stream::BoxFuture;
 use chrono::{DateTime, Utc};
@@ -190,7 +190,12 @@ pub async fn read_last_build(lake: &dyn LakeStore) -> Result<Option<DateTime<Utc
     struct LastBuild {
         as_of: String,
     }
-    if !lake.list(REPORT_RUNS).await?.iter().any(|p| p == LAST_BUILD) {
+    if !lake
+        .list(REPORT_RUNS)
+        .await?
+        .iter()
+        .any(|p| p == LAST_BUILD)
+    {
         return Ok(None);
     }
     let bytes = lake.get(LAST_BUILD).await?;
@@ -281,7 +286,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_last_build_is_recorded_beside_the_runs_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let lake = crate::lake::LocalLake::new(dir.path());
@@ -308,7 +313,10 @@ mod tests {
         lake.put(LAST_BUILD, bytes::Bytes::from_static(b"{"))
             .await
             .unwrap();
-        assert!(read_last_build(&lake).await.is_err(), "a broken record is an error, not 'never built'");
+        assert!(
+            read_last_build(&lake).await.is_err(),
+            "a broken record is an error, not 'never built'"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The report window: `[as_of − 12 calendar months, as_of)` on `order_ts` (CONTRACT §6).
 
-use chrono::{DateTime, Days, LocalResult, Months, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Days, LocalResult, Months, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc,
+};
 use chrono_tz::Tz;
 use std::ops::RangeInclusive;
 
@@ -181,7 +183,10 @@ mod tests {
             for day in ["2026-01-15", "2026-07-15"] {
                 let ticks = hourly_ticks(tz, &format!("{day}T12:00:00Z"), 24);
                 let built = builds(&ticks);
-                let next = NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap().succ_opt().unwrap();
+                let next = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                    .unwrap()
+                    .succ_opt()
+                    .unwrap();
                 assert_eq!(
                     built,
                     [(
@@ -232,7 +237,10 @@ mod tests {
         assert_eq!(after_midnight.end, utc("2026-11-25T05:00:00Z"));
         // In UTC the rule is the plain one.
         let plain = ReportWindow::due_nightly(utc("2026-11-25T02:00:00Z"), Tz::UTC);
-        assert_eq!(plain, ReportWindow::nightly(utc("2026-11-25T02:00:00Z"), Tz::UTC));
+        assert_eq!(
+            plain,
+            ReportWindow::nightly(utc("2026-11-25T02:00:00Z"), Tz::UTC)
+        );
     }
 
     #[test]

@@ -352,3 +352,35 @@ pub async fn lake_order_ids(lake: &dyn pizza_pipeline::lake::LakeStore) -> Vec<i
     }
     ids
 }
+
+/// What `serve` answers on `POST /api/orders` with Event Hubs unreachable: a broken order
+/// is refused (422) before any Azure service is involved, and a valid one is 503 with
+/// `Retry-After`, nothing accepted, so the client retries later.
+pub async fn assert_ingest_without_event_hubs(http: &reqwest::Client, base_url: &str) {
+    let refused = http
+        .post(format!("{base_url}/api/orders"))
+        .header("content-type", "application/json")
+        .body(r#"{"order_id": 1, "customer_id": 2, "type": "calzone"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let order = serde_json::json!({"order_id": 1, "customer_id": 2, "type": "cheese", "qty": 1,
+        "retail_price": 9.99, "order_date": "2026-11-24T12:00:00Z"});
+    let unavailable = http
+        .post(format!("{base_url}/api/orders"))
+        .json(&order)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unavailable.status(), 503);
+    assert_eq!(unavailable.headers()["retry-after"], "1");
+    let body: serde_json::Value = unavailable.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was stored"),
+        "{body}"
+    );
+}

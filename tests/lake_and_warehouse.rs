@@ -463,7 +463,7 @@ async fn dc_and_puerto_rico_are_reported_other_codes_are_not() {
         .enumerate()
         .map(|(i, state)| {
             let i = i as i64 + 1;
-            row(i, 2, "2026-01-10T10:00:01Z", i, living_in(i, *state))
+            row(i, 2, "2026-01-10T10:00:01Z", i, living_in(i, state))
         })
         .collect();
     land_batch(lake.as_ref(), &orders, "0", 1, states.len() as i64)

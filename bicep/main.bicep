@@ -122,7 +122,7 @@ param alertEmail string
 
 @description('POST /api/orders 5xx answers in 5 minutes above which the order-API alert fires (0: any).')
 @minValue(0)
-param orderApi5xxAlertThreshold int = 0'
+param orderApi5xxAlertThreshold int = 0
 
 @description('SYNAPSE_DATABASE: the serverless database created by sql/synapse/01_database.sql.')
 param synapseDatabaseName string = 'pizza_warehouse'

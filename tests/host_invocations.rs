@@ -12,7 +12,7 @@ use pizza_pipeline::functions::{self, invocation, FunctionsState};
 use pizza_pipeline::lake::{LakeGate, LakeStore, LocalLake};
 use pizza_pipeline::metrics::Metrics;
 use pizza_pipeline::stream::EmbeddedLog;
-use pizza_pipeline::summary::SummaryService;
+use pizza_pipeline::summary::{ReportWindow, SummaryService};
 use pizza_pipeline::warehouse::Warehouse;
 use serde_json::Value;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use tower::ServiceExt;
 
 struct Handler {
     app: Router,
+    summary: Arc<SummaryService>,
     lake: Arc<LocalLake>,
     metrics: Arc<Metrics>,
     _dir: tempfile::TempDir,
@@ -60,12 +61,13 @@ fn handler(report_tz: chrono_tz::Tz) -> Handler {
         stream: EmbeddedLog::open(&dir.path().join("log.sqlite")).unwrap(),
         customers: Arc::new(customers),
         lake: lake.clone(),
-        summary,
+        summary: summary.clone(),
         metrics: metrics.clone(),
         report_tz,
     });
     Handler {
         app,
+        summary,
         lake,
         metrics,
         _dir: dir,
@@ -219,7 +221,10 @@ async fn a_batch_without_its_partition_fails_and_nothing_is_written() {
         "{answer}"
     );
     for written in ["orders_enriched", "quarantine"] {
-        assert!(files_under(&handler.lake, written).await.is_empty(), "{written}");
+        assert!(
+            files_under(&handler.lake, written).await.is_empty(),
+            "{written}"
+        );
     }
     assert_eq!(handler.metrics.enrich_failures.get(), 1);
     assert_eq!(handler.metrics.invocations_quarantined.get(), 0);
@@ -268,4 +273,25 @@ async fn the_hourly_timer_builds_the_nightly_report_once_at_two_local() {
         Some("2026-11-26T05:00:00.000000Z")
     );
     assert_eq!(handler.metrics.refreshes.get(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_on_demand_report_never_stands_in_for_a_nightly_build() {
+    let ny = chrono_tz::America::New_York;
+    let handler = handler(ny);
+    assert!(tick(&handler, "2026-11-25T07:00:00Z").await.is_some());
+    // At noon someone builds a preview of the window that ends tonight (POST
+    // /admin/refresh with that as_of). It lacks the rest of today's orders, so it must
+    // not count as tomorrow's nightly report; the next tick puts today's back.
+    let tonight = ReportWindow::ending_at(at("2026-11-26T05:00:00Z"), ny);
+    handler.summary.refresh(tonight).await.unwrap();
+    assert_eq!(
+        tick(&handler, "2026-11-25T18:00:00Z").await.as_deref(),
+        Some("2026-11-25T05:00:00.000000Z")
+    );
+    assert_eq!(
+        tick(&handler, "2026-11-26T07:00:00Z").await.as_deref(),
+        Some("2026-11-26T05:00:00.000000Z"),
+        "tomorrow's 02:00 build happens"
+    );
 }

@@ -327,8 +327,9 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
     // build_state_summary: a tick that finds today's report built does nothing (and
     // never reaches Synapse, which is unreachable here).
     let now = chrono::Utc::now();
+    let due = pizza_pipeline::summary::ReportWindow::due_nightly(now, chrono_tz::America::Chicago);
     let report = pizza_pipeline::summary::RefreshReport {
-        as_of: pizza_pipeline::order::format_ts(&(now + chrono::Duration::days(1))),
+        as_of: pizza_pipeline::order::format_ts(&due.as_of),
         window_start: String::new(),
         window_end: String::new(),
         refreshed_at: pizza_pipeline::order::format_ts(&now),

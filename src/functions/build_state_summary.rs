@@ -3,9 +3,13 @@
 //!
 //! The timer ticks every hour in UTC (Linux plans run timers in UTC only, so a 02:00
 //! schedule cannot follow a local clock across daylight saving time). Each tick asks
-//! which nightly report is due ([`ReportWindow::due_nightly`]) and builds it only if the
-//! last report built is older: the build lands at 02:00 local all year, once, and a
-//! missed or failed build is caught up at the next tick.
+//! which nightly report is due ([`ReportWindow::due_nightly`]) and builds it unless the
+//! last report built is that one: the build lands at 02:00 local all year, once, and a
+//! missed or failed build is caught up at the next tick. A report built on demand for
+//! another window (`POST /admin/refresh` with an `as_of`) is a preview: the next tick
+//! puts the due report back. Skipping whenever the last window ended later would let an
+//! on-demand report built in the middle of a day stand in for that day's nightly build,
+//! without the orders of the rest of the day.
 
 use super::invocation::{decode_timer, TimerRun};
 use super::{invocation_reply, FunctionsState};
@@ -26,7 +30,7 @@ pub async fn build_state_summary(
             .last_built_as_of()
             .await
             .map_err(|e| e.to_string())?;
-        if last.is_some_and(|last| last >= due.as_of) {
+        if last == Some(due.as_of) {
             let log = format!(
                 "state_top_pizzas for [{}, {}) is built already; nothing to do",
                 crate::order::format_ts(&due.start),

@@ -190,20 +190,11 @@ impl Packaged {
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOME", app_root.path())
             .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+            .envs(common::SERVE_SETTINGS)
             .envs([
-                (
-                    "EventHubConnection__fullyQualifiedNamespace",
-                    "pizza-test.servicebus.invalid",
-                ),
-                ("EVENTHUB_NAME", "orders"),
-                ("EVENTHUB_CONSUMER_GROUP", "enrich"),
-                ("AZURE_SQL_SERVER", "pizza-test.database.invalid"),
-                ("AZURE_SQL_DATABASE", "pizza"),
                 ("LAKE_URL", lake_url),
-                ("SYNAPSE_SQL_ENDPOINT", "pizza-test-ondemand.sql.invalid"),
                 ("SYNAPSE_DATABASE", "pizza_warehouse"),
                 ("SUMMARY_SCHEDULE", "0 0 * * * *"),
-                ("REPORT_TIME_ZONE", "America/Chicago"),
             ])
             .stdout(Stdio::from(std::fs::File::create(&stdout).unwrap()))
             .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))

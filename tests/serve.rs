@@ -9,20 +9,6 @@ use common::BIN;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const SETTINGS: [(&str, &str); 8] = [
-    (
-        "EventHubConnection__fullyQualifiedNamespace",
-        "pizza-test.servicebus.invalid",
-    ),
-    ("EVENTHUB_NAME", "orders"),
-    ("EVENTHUB_CONSUMER_GROUP", "enrich"),
-    ("AZURE_SQL_SERVER", "pizza-test.database.invalid"),
-    ("AZURE_SQL_DATABASE", "pizza"),
-    ("LAKE_URL", "https://pizzatest.blob.core.invalid/lake"),
-    ("SYNAPSE_SQL_ENDPOINT", "pizza-test-ondemand.sql.invalid"),
-    ("REPORT_TIME_ZONE", "America/Chicago"),
-];
-
 fn serve() -> Command {
     let mut command = Command::new(BIN);
     command
@@ -58,7 +44,7 @@ fn an_incomplete_settings_table_is_refused_naming_each_setting() {
     assert!(stderr.contains("docs/AZURE.md"), "{stderr}");
 
     let output = serve()
-        .envs(SETTINGS)
+        .envs(common::SERVE_SETTINGS)
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", "not-a-port")
         .output()
         .unwrap();
@@ -78,7 +64,7 @@ async fn a_complete_table_serves_the_functions() {
         .unwrap()
         .port();
     let mut child = serve()
-        .envs(SETTINGS)
+        .envs(common::SERVE_SETTINGS)
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

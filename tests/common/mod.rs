@@ -384,3 +384,20 @@ pub async fn assert_ingest_without_event_hubs(http: &reqwest::Client, base_url: 
         "{body}"
     );
 }
+
+/// A complete application-settings table for `serve`, every Azure service on a name that
+/// does not resolve: what the handler does before and without them. A test points
+/// `LAKE_URL` at Azurite where the lake must work.
+pub const SERVE_SETTINGS: [(&str, &str); 8] = [
+    (
+        "EventHubConnection__fullyQualifiedNamespace",
+        "pizza-test.servicebus.invalid",
+    ),
+    ("EVENTHUB_NAME", "orders"),
+    ("EVENTHUB_CONSUMER_GROUP", "enrich"),
+    ("AZURE_SQL_SERVER", "pizza-test.database.invalid"),
+    ("AZURE_SQL_DATABASE", "pizza"),
+    ("LAKE_URL", "https://pizzatest.blob.core.invalid/lake"),
+    ("SYNAPSE_SQL_ENDPOINT", "pizza-test-ondemand.sql.invalid"),
+    ("REPORT_TIME_ZONE", "America/Chicago"),
+];

@@ -212,8 +212,7 @@ impl LakeStore for AdlsLake {
 mod tests {
     use super::*;
 
-    /// An entry as listed; the size shows what the service returns, zero for directories.
-    fn entry(name: &str, _size: u64, folder_marker: bool) -> Listed {
+    fn entry(name: &str, folder_marker: bool) -> Listed {
         Listed {
             name: name.to_string(),
             folder_marker,
@@ -223,28 +222,24 @@ mod tests {
     #[test]
     fn directory_entries_of_a_hierarchical_namespace_are_not_files() {
         // A flat Blob API listing of an ADLS Gen2 container, as the service returns it:
-        // each directory is an entry of its own, zero bytes, hdi_isfolder=true.
+        // each directory is an entry of its own (zero bytes), marked hdi_isfolder=true.
         let day = "orders_enriched/order_date=2026-03-01";
         let run = "reports/state_top_pizzas/run=20261125T020000000000Z";
         let listing = vec![
-            entry("orders_enriched", 0, true),
-            entry(day, 0, true),
-            entry(&format!("{day}/p0-1-2.parquet"), 2048, false),
-            entry("reports", 0, true),
-            entry("reports/state_top_pizzas", 0, true),
-            entry(run, 0, true),
-            entry(&format!("{run}/part-1.parquet"), 512, false),
+            entry("orders_enriched", true),
+            entry(day, true),
+            entry(&format!("{day}/p0-1-2.parquet"), false),
+            entry("reports", true),
+            entry("reports/state_top_pizzas", true),
+            entry(run, true),
+            entry(&format!("{run}/part-1.parquet"), false),
             // an emptied run folder stays behind as a lone directory entry
-            entry(
-                "reports/state_top_pizzas/run=20261124T020000000000Z",
-                0,
-                true,
-            ),
+            entry("reports/state_top_pizzas/run=20261124T020000000000Z", true),
             // a directory whose marker metadata did not come back: it has entries below it
-            entry("quarantine/enrich", 0, false),
-            entry("quarantine/enrich/p0-5-5.jsonl", 3, false),
+            entry("quarantine/enrich", false),
+            entry("quarantine/enrich/p0-5-5.jsonl", false),
             // a genuinely empty file is a file
-            entry("quarantine/empty.jsonl", 0, false),
+            entry("quarantine/empty.jsonl", false),
         ];
         assert_eq!(
             files_only(listing),

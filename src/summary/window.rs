@@ -35,7 +35,11 @@ impl ReportWindow {
     /// The nightly run's window: `as_of` is midnight at the start of the run's day in
     /// the report time zone, so a 02:00 run covers the 12 full months through yesterday.
     pub fn nightly(run_time: DateTime<Utc>, tz: Tz) -> Self {
-        let day = run_time.with_timezone(&tz).date_naive();
+        Self::ending_at_start_of(run_time.with_timezone(&tz).date_naive(), tz)
+    }
+
+    /// The window that ends at local midnight at the start of `day` in `tz`.
+    fn ending_at_start_of(day: NaiveDate, tz: Tz) -> Self {
         Self::ending_at(resolve(tz, day.and_hms_opt(0, 0, 0).unwrap()), tz)
     }
 
@@ -54,7 +58,7 @@ impl ReportWindow {
         } else {
             today.pred_opt().expect("dates far from chrono's limits")
         };
-        Self::ending_at(resolve(tz, day.and_hms_opt(0, 0, 0).unwrap()), tz)
+        Self::ending_at_start_of(day, tz)
     }
 
     /// A zero-length window, for the table an empty warehouse starts with.

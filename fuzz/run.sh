@@ -4,7 +4,7 @@
 #   bash fuzz/run.sh [SECONDS]      (default 60; run from anywhere)
 #
 # Installs cargo-fuzz if missing, builds fuzz_targets/parse_orders.rs (which includes
-# src/order/ by path, NOT the pizza-pipeline crate and its bundled DuckDB), fuzzes for
+# src/order/ by path, NOT the pizza-pipeline crate and its many dependencies), fuzzes for
 # SECONDS, prints the execution count, and exits non-zero if libFuzzer found a crash
 # (a panic or a broken property; the input is saved under fuzz/artifacts/parse_orders/).
 set -euo pipefail

@@ -167,6 +167,7 @@ impl Warehouse {
         let path = &self.db_path;
         let mut conn =
             Connection::open(path).map_err(db_error(format!("open {}", path.display())))?;
+        pin_time_zone_to_utc(&conn)?;
         self.load_population(&mut conn)?;
         conn.execute_batch(REFRESH_LOG_SQL)
             .map_err(db_error("create refresh_log"))?;
@@ -367,7 +368,15 @@ impl Warehouse {
                 sql_ts(&refreshed_at)
             ],
         )
-        .map_err(db_error("build state_top_pizzas"))
+        .map_err(db_error("build state_top_pizzas"))?;
+        // Counted, not taken from the statement: what CREATE TABLE … AS reports as rows
+        // changed differs between DuckDB releases.
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM state_top_pizzas", [], |row| {
+                row.get(0)
+            })
+            .map_err(db_error("count state_top_pizzas"))?;
+        Ok(rows as usize)
     }
 
     /// A DuckDB list literal of order files; an empty list reads the zero-row schema file.
@@ -540,6 +549,26 @@ fn write_empty_file(
 /// A SQL string literal (paths are ours, but quote them properly anyway).
 fn sql_string(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+/// DuckDB's ICU extension (built into the prebuilt library) reads TIMESTAMPTZ values in the
+/// session's time zone, which defaults to the machine's. Every instant this warehouse
+/// stores or returns is UTC (CONTRACT §5, §6), so the whole database is pinned to UTC: the same
+/// report on a laptop in Chicago and on CI. A DuckDB built without ICU is UTC already and
+/// has no such setting.
+fn pin_time_zone_to_utc(conn: &Connection) -> Result<(), WarehouseError> {
+    let has_time_zone_setting: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM duckdb_settings() WHERE name = 'TimeZone'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(db_error("read settings"))?;
+    if has_time_zone_setting {
+        conn.execute_batch("SET GLOBAL TimeZone = 'UTC'")
+            .map_err(db_error("set TimeZone"))?;
+    }
+    Ok(())
 }
 
 /// A timestamp as DuckDB casts it to TIMESTAMPTZ.

@@ -175,6 +175,11 @@ pub struct GenerateArgs {
     pub end: Option<chrono::NaiveDate>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Demo customers to create when the data dir has none yet (default: the 5,000 of a
+    /// first start). Sets how often each customer orders: 100 M orders over a year for
+    /// 10 M customers is 10 orders each. A data dir that already has customers keeps them.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+    pub customers: Option<u64>,
 }
 
 #[derive(clap::Args, Debug)]

@@ -29,6 +29,10 @@ pub struct LakeSpec {
 pub struct GenerateReport {
     pub orders: u64,
     pub days: u32,
+    /// The customers the orders were drawn from (uniformly).
+    pub customers: usize,
+    /// Orders per customer per 365 days: how often the average customer orders.
+    pub orders_per_customer_per_year: f64,
     /// The sum of the orders' `retail_price`.
     pub gross_sales_usd: f64,
     pub files: usize,
@@ -106,6 +110,9 @@ pub fn generate_lake_numbered_from(
     Ok(GenerateReport {
         orders: spec.orders,
         days: spec.days,
+        customers: customers.len(),
+        orders_per_customer_per_year: spec.orders as f64 / customers.len() as f64 * 365.0
+            / f64::from(spec.days.max(1)),
         gross_sales_usd: gross_cents.into_inner() as f64 / 100.0,
         files: spec.days as usize,
         bytes: bytes.into_inner(),

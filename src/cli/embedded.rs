@@ -124,7 +124,21 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
 fn generate_lake(args: GenerateArgs) -> anyhow::Result<()> {
     let dir = DataDir::create(&args.data_dir)?;
     let population = crate::population::shipped();
-    let customers = crate::host::open_customers(&dir, &population)?.all()?;
+    let demo_count = args
+        .customers
+        .map_or(crate::customers::DEMO_CUSTOMER_COUNT, |n| n as usize);
+    let customers =
+        crate::host::open_customers_or_create_demo(&dir, &population, demo_count)?.all()?;
+    if args
+        .customers
+        .is_some_and(|n| n as usize != customers.len())
+    {
+        eprintln!(
+            "note: {} already has {} customers; --customers applies to a data dir without any",
+            dir.customers().display(),
+            customers.len()
+        );
+    }
     let spec = crate::generate::LakeSpec {
         orders: args.orders,
         days: args.days,
@@ -174,6 +188,35 @@ mod tests {
     fn the_demo_history_is_off_unless_asked_for() {
         assert!(!dev_args(&[]).unwrap().demo_history);
         assert!(dev_args(&["--demo-history"]).unwrap().demo_history);
+    }
+
+    fn generate_args(flags: &[&str]) -> Result<GenerateArgs, clap::Error> {
+        let argv = ["pizza-pipeline", "generate-lake"].iter().chain(flags);
+        match Cli::try_parse_from(argv)?.command {
+            Command::GenerateLake(args) => Ok(args),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn generate_lake_draws_orders_from_as_many_customers_as_asked() {
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().to_str().unwrap();
+        let flags = ["--data-dir", dir, "--orders", "400", "--days", "2"];
+        let args =
+            generate_args(&[&flags[..], &["--customers", "40", "--end", "2026-11-25"]].concat());
+        generate_lake(args.unwrap()).unwrap();
+        let customers = SqliteCustomers::open(&DataDir::existing(data.path()).unwrap().customers());
+        assert_eq!(customers.unwrap().count().unwrap(), 40);
+
+        // A data dir that has customers keeps them.
+        generate_lake(generate_args(&[&flags[..], &["--customers", "7"]].concat()).unwrap())
+            .unwrap();
+        let customers = SqliteCustomers::open(&DataDir::existing(data.path()).unwrap().customers());
+        assert_eq!(customers.unwrap().count().unwrap(), 40);
+
+        let refused = generate_args(&[&flags[..], &["--customers", "0"]].concat()).unwrap_err();
+        assert!(refused.to_string().contains("--customers"), "{refused}");
     }
 
     #[test]

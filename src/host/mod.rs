@@ -88,7 +88,8 @@ impl Embedded {
     ) -> anyhow::Result<(Self, Arc<SqliteCustomers>)> {
         let dir = DataDir::create(data_dir)?;
         let population = Arc::new(crate::population::shipped());
-        let (customers, first_start) = open_customers_noting_first_run(&dir, &population)?;
+        let (customers, first_start) =
+            open_customers_noting_first_run(&dir, &population, DEMO_CUSTOMER_COUNT)?;
         let customers = Arc::new(customers);
         let log = EmbeddedLog::open(&dir.order_log())?;
         let lake = open_lake(&dir, lake_url).await?;
@@ -148,19 +149,30 @@ pub fn open_customers(
     dir: &DataDir,
     population: &[StatePopulation],
 ) -> anyhow::Result<SqliteCustomers> {
-    Ok(open_customers_noting_first_run(dir, population)?.0)
+    open_customers_or_create_demo(dir, population, DEMO_CUSTOMER_COUNT)
 }
 
-/// As [`open_customers`]; also whether it created the demo set (a first run).
+/// As [`open_customers`], with `demo_count` demo customers when the data dir has none
+/// (`generate-lake --customers`).
+pub fn open_customers_or_create_demo(
+    dir: &DataDir,
+    population: &[StatePopulation],
+    demo_count: usize,
+) -> anyhow::Result<SqliteCustomers> {
+    Ok(open_customers_noting_first_run(dir, population, demo_count)?.0)
+}
+
+/// As [`open_customers_or_create_demo`]; also whether it created the demo set (a first run).
 fn open_customers_noting_first_run(
     dir: &DataDir,
     population: &[StatePopulation],
+    demo_count: usize,
 ) -> anyhow::Result<(SqliteCustomers, bool)> {
     let customers = SqliteCustomers::open(&dir.customers())?;
     let first_run = customers.count()? == 0;
     if first_run {
         let states: Vec<&str> = population.iter().map(|p| p.state_code.as_str()).collect();
-        let demo = demo_customers(DEMO_CUSTOMER_COUNT, &states, DEMO_SEED);
+        let demo = demo_customers(demo_count, &states, DEMO_SEED);
         customers.replace_all(&demo)?;
         tracing::info!(
             customers = demo.len(),

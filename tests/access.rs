@@ -50,6 +50,17 @@ async fn writing_endpoints_need_the_key_reading_ones_do_not() {
     assert_eq!(get_status(&http, &dev, "/api/report?state=TX").await, 200);
     assert_eq!(get_status(&http, &dev, "/healthz").await, 200);
     assert_eq!(get_status(&http, &dev, "/").await, 200);
+    // The published API document, open to read, byte for byte the repository's.
+    let document = http.get(dev.url("/openapi.json")).send().await.unwrap();
+    assert_eq!(document.status(), 200);
+    assert_eq!(
+        document.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    assert_eq!(
+        document.text().await.unwrap(),
+        std::fs::read_to_string("docs/openapi.json").unwrap()
+    );
     // Invocation routes belong to the host (the in-process dispatcher and timer).
     for path in ["/enrich_orders", "/build_state_summary"] {
         let forged = http

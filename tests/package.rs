@@ -149,6 +149,14 @@ fn the_packaged_handler_needs_nothing_newer_than_the_oldest_functions_image() {
     );
 }
 
+#[test]
+fn the_package_ships_the_order_api_document() {
+    let dir = tempfile::tempdir().unwrap();
+    unzip(&package_zip(), dir.path());
+    let shipped = std::fs::read_to_string(dir.path().join("openapi.json")).expect("openapi.json");
+    assert_eq!(shipped, include_str!("../docs/openapi.json"));
+}
+
 /// The packaged handler, started as the host starts it.
 struct Packaged {
     child: Child,

@@ -7,6 +7,7 @@ use crate::population::StatePopulation;
 use crate::stream::EmbeddedLog;
 use crate::summary::{ReportWindow, SummaryService};
 use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -18,6 +19,10 @@ use serde_json::json;
 use std::sync::Arc;
 
 const DASHBOARD: &str = include_str!("../../assets/dashboard.html");
+
+/// The OpenAPI 3.1 document of every public route (docs/API.md explains it to client
+/// teams; `tests/openapi.rs` holds it to the routes below, schemathesis to the answers).
+pub const OPENAPI_DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
 #[derive(Clone)]
 pub struct ServingState {
@@ -43,6 +48,7 @@ pub fn router(state: ServingState) -> Router {
         .route("/admin/refresh", post(refresh))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi_document))
         .with_state(state)
 }
 
@@ -52,6 +58,14 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 
 async fn dashboard() -> Html<&'static str> {
     Html(DASHBOARD)
+}
+
+async fn openapi_document() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI_DOCUMENT,
+    )
+        .into_response()
 }
 
 /// Every state of the population table, the current report's window and time zone, the
@@ -100,9 +114,14 @@ struct ReportQuery {
 /// The report rows of one state, from the in-memory copy of the tiny report table.
 async fn report(
     State(state): State<ServingState>,
-    Query(query): Query<ReportQuery>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    // axum's own rejection is plain text; every answer of this API is JSON.
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
+    };
     let Some(code) = query.state else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -142,7 +161,11 @@ async fn report(
 }
 
 /// The warehouse row of one order once it has landed; 404 before.
-async fn order(State(state): State<ServingState>, Path(order_id): Path<String>) -> Response {
+async fn order(
+    State(state): State<ServingState>,
+    order_id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let order_id = order_id.map(|Path(id)| id).unwrap_or_default();
     let Some(order_id) = order_id.parse::<i64>().ok().filter(|id| *id >= 1) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -211,6 +234,13 @@ fn refresh_window(body: &[u8], tz: Tz) -> Result<ReportWindow, (StatusCode, Stri
     }
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| (StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?;
+    if !value.is_object() {
+        return Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            r#"the body must be a JSON object, e.g. {"as_of": "2026-12-03T00:00:00Z"}, or empty"#
+                .to_string(),
+        ));
+    }
     match value.get("as_of") {
         None | Some(serde_json::Value::Null) => Ok(ReportWindow::nightly(Utc::now(), tz)),
         Some(serde_json::Value::String(text)) => crate::order::parse_timestamp(text.trim())

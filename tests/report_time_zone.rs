@@ -68,3 +68,48 @@ fn the_nightly_window_ends_at_local_midnight_and_the_zone_is_utc_by_default() {
         );
     }
 }
+
+/// `pizza-pipeline CMD --data-dir DIR EXTRA…` on a machine whose clock is set to `tz` (the
+/// `TZ` variable, which DuckDB's ICU extension reads for its session time zone).
+fn run_on_a_machine_in(tz: &str, command: &str, data_dir: &Path, extra: &[&str]) -> String {
+    let output = Command::new(BIN)
+        .args([command, "--data-dir"])
+        .arg(data_dir)
+        .args(extra)
+        .env("TZ", tz)
+        .env_remove("PIZZA_REPORT_TIME_ZONE")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{command} {extra:?} in {tz} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_machine_clock_zone_changes_nothing_in_the_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let lake = ["--orders", "3000", "--days", "20", "--end", "2026-11-25"];
+    run_on_a_machine_in("UTC", "generate-lake", dir, &lake);
+
+    // Built in Chicago: the window is the one asked for, to the microsecond, in UTC.
+    let as_of = ["--as-of", "2026-11-25T00:00:00Z"];
+    let built: Value =
+        serde_json::from_str(&run_on_a_machine_in("America/Chicago", "refresh", dir, &as_of))
+            .unwrap();
+    assert_eq!(built["window_start"], "2025-11-25T00:00:00.000000Z");
+    assert_eq!(built["window_end"], "2026-11-25T00:00:00.000000Z");
+
+    // Read in Chicago, in Tokyo and in UTC: the same rows, the same instants.
+    let state = ["--state", "TX"];
+    let in_utc = run_on_a_machine_in("UTC", "report", dir, &state);
+    let rows: Value = serde_json::from_str(&in_utc).unwrap();
+    assert!(!rows.as_array().unwrap().is_empty(), "TX has sales: {in_utc}");
+    assert_eq!(rows[0]["window_start"], "2025-11-25T00:00:00.000000Z");
+    for tz in ["America/Chicago", "Asia/Tokyo"] {
+        assert_eq!(run_on_a_machine_in(tz, "report", dir, &state), in_utc, "{tz}");
+    }
+}

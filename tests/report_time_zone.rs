@@ -97,9 +97,13 @@ fn the_machine_clock_zone_changes_nothing_in_the_report() {
 
     // Built in Chicago: the window is the one asked for, to the microsecond, in UTC.
     let as_of = ["--as-of", "2026-11-25T00:00:00Z"];
-    let built: Value =
-        serde_json::from_str(&run_on_a_machine_in("America/Chicago", "refresh", dir, &as_of))
-            .unwrap();
+    let built: Value = serde_json::from_str(&run_on_a_machine_in(
+        "America/Chicago",
+        "refresh",
+        dir,
+        &as_of,
+    ))
+    .unwrap();
     assert_eq!(built["window_start"], "2025-11-25T00:00:00.000000Z");
     assert_eq!(built["window_end"], "2026-11-25T00:00:00.000000Z");
 
@@ -107,9 +111,16 @@ fn the_machine_clock_zone_changes_nothing_in_the_report() {
     let state = ["--state", "TX"];
     let in_utc = run_on_a_machine_in("UTC", "report", dir, &state);
     let rows: Value = serde_json::from_str(&in_utc).unwrap();
-    assert!(!rows.as_array().unwrap().is_empty(), "TX has sales: {in_utc}");
+    assert!(
+        !rows.as_array().unwrap().is_empty(),
+        "TX has sales: {in_utc}"
+    );
     assert_eq!(rows[0]["window_start"], "2025-11-25T00:00:00.000000Z");
     for tz in ["America/Chicago", "Asia/Tokyo"] {
-        assert_eq!(run_on_a_machine_in(tz, "report", dir, &state), in_utc, "{tz}");
+        assert_eq!(
+            run_on_a_machine_in(tz, "report", dir, &state),
+            in_utc,
+            "{tz}"
+        );
     }
 }

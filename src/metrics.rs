@@ -128,6 +128,13 @@ impl Metrics {
         }
     }
 
+    /// Counts one report build, and how long it took (every path that builds one: the
+    /// timer's function, `POST /admin/refresh`, the demo history's first build).
+    pub fn record_refresh(&self, took: std::time::Duration) {
+        self.refreshes.inc();
+        self.refresh_seconds.observe(took.as_secs_f64());
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = Vec::new();

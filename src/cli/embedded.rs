@@ -127,8 +127,8 @@ fn generate_lake(args: GenerateArgs) -> anyhow::Result<()> {
     let demo_count = args
         .customers
         .map_or(crate::customers::DEMO_CUSTOMER_COUNT, |n| n as usize);
-    let customers =
-        crate::host::open_customers_or_create_demo(&dir, &population, demo_count)?.all()?;
+    let (customers, _) = crate::host::open_customers(&dir, &population, demo_count)?;
+    let customers = customers.all()?;
     if args
         .customers
         .is_some_and(|n| n as usize != customers.len())

@@ -58,11 +58,7 @@ async fn build(
         .build(window)
         .await
         .map_err(|e| e.to_string())?;
-    state.metrics.refreshes.inc();
-    state
-        .metrics
-        .refresh_seconds
-        .observe(started.elapsed().as_secs_f64());
+    state.metrics.record_refresh(started.elapsed());
     // The alert "no report built by 03:00" (bicep/modules/alerts.bicep) looks for this
     // line's opening words in the function's logs.
     let log = format!(

@@ -108,7 +108,7 @@ pub fn generate(
     )?;
     let marker = DemoHistory {
         orders: report.orders,
-        customers: customers.len(),
+        customers: report.customers,
         days,
         first_day,
         last_day: today.pred_opt().expect("dates far from chrono's limits"),

@@ -88,8 +88,7 @@ impl Embedded {
     ) -> anyhow::Result<(Self, Arc<SqliteCustomers>)> {
         let dir = DataDir::create(data_dir)?;
         let population = Arc::new(crate::population::shipped());
-        let (customers, first_start) =
-            open_customers_noting_first_run(&dir, &population, DEMO_CUSTOMER_COUNT)?;
+        let (customers, first_start) = open_customers(&dir, &population, DEMO_CUSTOMER_COUNT)?;
         let customers = Arc::new(customers);
         let log = EmbeddedLog::open(&dir.order_log())?;
         let lake = open_lake(&dir, lake_url).await?;
@@ -144,26 +143,10 @@ pub async fn open_lake(
     Ok(Arc::new(mirrored))
 }
 
-/// Opens the customer DB; on a first run (no customers) creates the demo set.
+/// Opens the customer DB; on a first run (no customers) creates `demo_count` demo
+/// customers (`DEMO_CUSTOMER_COUNT`, or `generate-lake --customers`). Also says whether
+/// it created them.
 pub fn open_customers(
-    dir: &DataDir,
-    population: &[StatePopulation],
-) -> anyhow::Result<SqliteCustomers> {
-    open_customers_or_create_demo(dir, population, DEMO_CUSTOMER_COUNT)
-}
-
-/// As [`open_customers`], with `demo_count` demo customers when the data dir has none
-/// (`generate-lake --customers`).
-pub fn open_customers_or_create_demo(
-    dir: &DataDir,
-    population: &[StatePopulation],
-    demo_count: usize,
-) -> anyhow::Result<SqliteCustomers> {
-    Ok(open_customers_noting_first_run(dir, population, demo_count)?.0)
-}
-
-/// As [`open_customers_or_create_demo`]; also whether it created the demo set (a first run).
-fn open_customers_noting_first_run(
     dir: &DataDir,
     population: &[StatePopulation],
     demo_count: usize,
@@ -316,11 +299,7 @@ async fn demo_start(
         .refresh(window)
         .await
         .context("building the report of the demo history")?;
-    embedded.metrics.refreshes.inc();
-    embedded
-        .metrics
-        .refresh_seconds
-        .observe(started.elapsed().as_secs_f64());
+    embedded.metrics.record_refresh(started.elapsed());
     tracing::info!(
         rows = report.report_rows,
         window_start = %report.window_start,

@@ -211,11 +211,7 @@ async fn refresh(State(state): State<ServingState>, body: Bytes) -> Response {
     let started = std::time::Instant::now();
     match state.summary.refresh(window).await {
         Ok(report) => {
-            state.metrics.refreshes.inc();
-            state
-                .metrics
-                .refresh_seconds
-                .observe(started.elapsed().as_secs_f64());
+            state.metrics.record_refresh(started.elapsed());
             Json(report).into_response()
         }
         Err(e) => {

@@ -188,7 +188,7 @@ fn build_summary(c: &mut Criterion) {
     .unwrap();
     let warehouse = Warehouse::open(
         &dir.path().join("warehouse.duckdb"),
-        &lake,
+        Arc::new(pizza_pipeline::lake::LocalLake::new(&lake)),
         LakeGate::default(),
         &pizza_pipeline::population::shipped(),
     )

@@ -11,7 +11,7 @@
 //! round, and the median of those ratios is printed.
 
 use pizza_pipeline::host::{DataDir, Embedded};
-use pizza_pipeline::summary::{ReportWindow, SummaryService};
+use pizza_pipeline::summary::{Refresh, ReportWindow};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,7 +25,7 @@ const PLAIN: &str =
 /// One lake, ready to be measured, and its timings so far (seconds, one per round).
 struct Lake {
     name: String,
-    summary: Arc<SummaryService>,
+    summary: Arc<Refresh>,
     plain: String,
     ours: Vec<f64>,
     theirs: Vec<f64>,
@@ -45,7 +45,12 @@ impl Lake {
             .replace("{end}", &at(window.end));
         Ok(Self {
             name: path.to_string(),
-            summary: Embedded::open_warehouse(&dir, lake)?,
+            summary: Embedded::open_report(
+                &dir,
+                lake,
+                Arc::new(pizza_pipeline::metrics::Metrics::new()),
+            )?
+            .refresh,
             plain,
             ours: Vec::new(),
             theirs: Vec::new(),

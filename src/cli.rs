@@ -225,7 +225,7 @@ pub struct SimulateArgs {
     pub strict: bool,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+fn parse_duration(text: &str) -> Result<Duration, BadValue> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -233,25 +233,39 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = text.split_at(split);
     let value: f64 = number
         .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30s, 5m or 1h"))?;
+        .map_err(|_| bad_value(text, "is not a duration like 30s, 5m or 1h"))?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "" | "s" => value,
         "m" => value * 60.0,
         "h" => value * 3600.0,
-        _ => return Err(format!("{text:?}: the unit must be ms, s, m or h")),
+        _ => return Err(bad_value(text, "has a unit other than ms, s, m or h")),
     };
     Ok(Duration::from_secs_f64(seconds))
 }
 
-fn parse_tz(text: &str) -> Result<Tz, String> {
-    text.parse::<Tz>()
-        .map_err(|_| format!("{text:?} is not an IANA time zone (e.g. UTC, America/Chicago)"))
+fn parse_tz(text: &str) -> Result<Tz, crate::summary::UnknownTimeZone> {
+    crate::summary::parse_report_time_zone(text)
 }
 
-fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+/// A command-line value that is not what its option takes.
+#[derive(Debug, thiserror::Error)]
+#[error("{text:?} {expected}")]
+pub struct BadValue {
+    text: String,
+    expected: &'static str,
+}
+
+fn bad_value(text: &str, expected: &'static str) -> BadValue {
+    BadValue {
+        text: text.to_string(),
+        expected,
+    }
+}
+
+fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, BadValue> {
     crate::order::parse_timestamp(text.trim())
-        .ok_or_else(|| format!("{text:?} is not an RFC 3339 timestamp"))
+        .ok_or_else(|| bad_value(text, "is not an RFC 3339 timestamp"))
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -20,10 +20,12 @@
 //! (`--no-default-features`): `serve` never touches DuckDB or SQLite, and leaving them
 //! out makes a small, statically linked binary (`.ci/package`).
 
+pub mod api_error;
 pub mod azure;
 pub mod cli;
 pub mod customers;
 pub mod enrich;
+pub mod files;
 pub mod functions;
 pub mod generate;
 #[cfg(feature = "embedded")]
@@ -36,7 +38,9 @@ pub mod server;
 #[cfg(feature = "embedded")]
 pub mod serving;
 pub mod simulate;
+pub mod sql_script;
 pub mod stream;
 pub mod summary;
+pub mod tds;
 #[cfg(feature = "embedded")]
 pub mod warehouse;

@@ -12,7 +12,7 @@ use pizza_pipeline::functions::{self, invocation, FunctionsState};
 use pizza_pipeline::lake::{LakeGate, LakeStore, LocalLake};
 use pizza_pipeline::metrics::Metrics;
 use pizza_pipeline::stream::EmbeddedLog;
-use pizza_pipeline::summary::{ReportWindow, SummaryService};
+use pizza_pipeline::summary::{Refresh, ReportWindow};
 use pizza_pipeline::warehouse::Warehouse;
 use serde_json::Value;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use tower::ServiceExt;
 
 struct Handler {
     app: Router,
-    summary: Arc<SummaryService>,
+    summary: Arc<Refresh>,
     lake: Arc<LocalLake>,
     metrics: Arc<Metrics>,
     _dir: tempfile::TempDir,
@@ -37,13 +37,14 @@ fn handler(report_tz: chrono_tz::Tz) -> Handler {
     let warehouse = Arc::new(
         Warehouse::open(
             &dir.path().join("w.duckdb"),
-            &lake_root,
+            lake.clone(),
             gate.clone(),
             &population,
         )
         .unwrap(),
     );
-    let summary = Arc::new(SummaryService::new(warehouse, lake.clone(), gate).unwrap());
+    let metrics = Arc::new(Metrics::new());
+    let summary = Arc::new(Refresh::new(lake.clone(), gate, warehouse, metrics.clone()));
     let customers = SqliteCustomers::open(&dir.path().join("c.sqlite")).unwrap();
     let customer = |customer_id: i64, state: &str| Customer {
         customer_id,
@@ -56,7 +57,6 @@ fn handler(report_tz: chrono_tz::Tz) -> Handler {
     customers
         .replace_all(&[customer(42, "TX"), customer(7, "NY")])
         .unwrap();
-    let metrics = Arc::new(Metrics::new());
     let app = functions::router(FunctionsState {
         stream: EmbeddedLog::open(&dir.path().join("log.sqlite")).unwrap(),
         customers: Arc::new(customers),

@@ -5,8 +5,10 @@ use chrono::{DateTime, Duration, Utc};
 use pizza_pipeline::customers::Customer;
 use pizza_pipeline::enrich::EnrichedOrder;
 use pizza_pipeline::lake::{compact_lake, land_batch, LakeGate, LakeStore, LocalLake};
+use pizza_pipeline::metrics::Metrics;
 use pizza_pipeline::order::{OrderEvent, PizzaType};
-use pizza_pipeline::summary::{ReportWindow, SummaryService};
+use pizza_pipeline::serving::{ReportCache, ServedReports};
+use pizza_pipeline::summary::{Refresh, RefreshReport, ReportWindow, SummaryError};
 use pizza_pipeline::warehouse::Warehouse;
 use std::sync::Arc;
 
@@ -46,12 +48,43 @@ fn texan() -> Arc<Customer> {
     })
 }
 
+/// The embedded report side as `dev` wires it: the refresh use-case over the warehouse,
+/// and the served copy that `GET /api/report` answers from.
+struct Summary {
+    refresh: Arc<Refresh>,
+    warehouse: Arc<Warehouse>,
+    served: ServedReports,
+}
+
+impl Summary {
+    fn new(warehouse: Arc<Warehouse>, lake: Arc<LocalLake>, gate: LakeGate) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        Summary {
+            refresh: Arc::new(Refresh::new(lake, gate, warehouse.clone(), metrics)),
+            served: ServedReports::new(warehouse.clone()).unwrap(),
+            warehouse,
+        }
+    }
+
+    async fn refresh(&self, window: ReportWindow) -> Result<RefreshReport, SummaryError> {
+        self.refresh.refresh(window).await
+    }
+
+    fn cache(&self) -> Arc<ReportCache> {
+        self.served.current().unwrap()
+    }
+
+    fn last_as_of(&self) -> Option<DateTime<Utc>> {
+        self.warehouse.served_report().unwrap().last_as_of
+    }
+}
+
 /// A lake, a warehouse over it and the summary service, in `dir`.
 struct Embedded {
     lake: Arc<LocalLake>,
     gate: LakeGate,
     warehouse: Arc<Warehouse>,
-    summary: Arc<SummaryService>,
+    summary: Arc<Summary>,
     population: Vec<pizza_pipeline::population::StatePopulation>,
 }
 
@@ -61,10 +94,15 @@ fn embedded(dir: &std::path::Path) -> Embedded {
     let gate = LakeGate::default();
     let population = pizza_pipeline::population::shipped();
     let warehouse = Arc::new(
-        Warehouse::open(&dir.join("w.duckdb"), &lake_root, gate.clone(), &population).unwrap(),
+        Warehouse::open(
+            &dir.join("w.duckdb"),
+            lake.clone(),
+            gate.clone(),
+            &population,
+        )
+        .unwrap(),
     );
-    let summary =
-        Arc::new(SummaryService::new(warehouse.clone(), lake.clone(), gate.clone()).unwrap());
+    let summary = Arc::new(Summary::new(warehouse.clone(), lake.clone(), gate.clone()));
     Embedded {
         lake,
         gate,
@@ -232,7 +270,7 @@ async fn poison_events_are_quarantined_with_their_reason() {
         stream: EmbeddedLog::open(&tmp.path().join("log.sqlite")).unwrap(),
         customers: Arc::new(customers),
         lake: lake.clone(),
-        summary,
+        summary: summary.refresh.clone(),
         metrics: Arc::new(pizza_pipeline::metrics::Metrics::new()),
         report_tz: chrono_tz::Tz::UTC,
     });
@@ -301,8 +339,7 @@ async fn the_report_is_served_without_opening_duckdb() {
 
     // While this warehouse is open, no other may open it.
     let db = tmp.path().join("w.duckdb");
-    let lake_root = tmp.path().join("lake");
-    let refused = Warehouse::open_deferred(&db, &lake_root, gate.clone(), &population)
+    let refused = Warehouse::open_deferred(&db, lake.clone(), gate.clone(), &population)
         .err()
         .expect("a second warehouse on the same file is refused");
     assert!(refused.to_string().contains("still running"), "{refused}");
@@ -314,8 +351,8 @@ async fn the_report_is_served_without_opening_duckdb() {
     let moved = tmp.path().join("w.duckdb.moved");
     std::fs::rename(&db, &moved).unwrap();
     let deferred =
-        Arc::new(Warehouse::open_deferred(&db, &lake_root, gate.clone(), &population).unwrap());
-    let served = SummaryService::new(deferred.clone(), lake.clone(), gate.clone()).unwrap();
+        Arc::new(Warehouse::open_deferred(&db, lake.clone(), gate.clone(), &population).unwrap());
+    let served = Summary::new(deferred.clone(), lake.clone(), gate.clone());
     assert_eq!(served.last_as_of(), Some(as_of));
     let texas = String::from_utf8(served.cache().state_json("TX").to_vec()).unwrap();
     assert!(texas.contains(r#""pizzas_sold":2"#), "{texas}");
@@ -328,7 +365,7 @@ async fn the_report_is_served_without_opening_duckdb() {
     let copy = tmp.path().join("w.report.json");
     std::fs::write(&copy, b"{ not json").unwrap();
     let reopened =
-        Arc::new(Warehouse::open_deferred(&db, &lake_root, gate.clone(), &population).unwrap());
+        Arc::new(Warehouse::open_deferred(&db, lake.clone(), gate.clone(), &population).unwrap());
     let served = reopened.served_report().unwrap();
     assert_eq!(served.rows, built);
     assert_eq!(served.last_as_of, Some(as_of));

@@ -15,6 +15,7 @@
 //! | `/` on integers truncates                           | `SET integer_division = true`                 |
 //! | schema `dbo` exists                                 | `CREATE SCHEMA dbo`                           |
 //! | `CREATE OR ALTER VIEW`                              | `CREATE OR REPLACE VIEW`                      |
+//! | `CREATE OR ALTER FUNCTION f(@a T, ...) RETURNS TABLE AS RETURN (<select>)` (inline table-valued) | `CREATE OR REPLACE MACRO f(a, ...) AS TABLE (<select>)`, `@a` -> `a` |
 //! | `CREATE EXTERNAL TABLE t WITH (...) AS <select>`    | `CREATE TABLE t AS <select>`                  |
 //! | `OPENROWSET(BULK 'p', DATA_SOURCE = 'ds', FORMAT = 'PARQUET') WITH (c type, ...) AS r` | `(SELECT CAST(c AS type'), ... FROM read_parquet('<folder of ds>/p', filename = true)) AS r` (columns bound by name) |
 //! | the same with `FORMAT = 'CSV', HEADER_ROW = TRUE`   | `read_csv(..., header = true, all_varchar = true, names = [c, ...])` (bound by position) |
@@ -35,12 +36,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use pizza_pipeline::azure::sql_script::batches;
 use pizza_pipeline::customers::{demo_customers, Customer};
 use pizza_pipeline::enrich::EnrichedOrder;
 use pizza_pipeline::generate::{generate_lake, LakeSpec};
 use pizza_pipeline::lake::{compact_lake, land_batch, LakeGate, LocalLake};
 use pizza_pipeline::order::{OrderEvent, PizzaType};
+use pizza_pipeline::sql_script::batches;
 use pizza_pipeline::summary::{build_batches, ReportWindow};
 use pizza_pipeline::warehouse::{report_row, ReportRow, Warehouse};
 use std::path::{Path, PathBuf};
@@ -67,10 +68,19 @@ struct DataSources {
 fn to_duckdb(tsql: &str, sources: &DataSources) -> String {
     let sql = strip_comments(tsql);
     let sql = sql.replace("CREATE OR ALTER VIEW", "CREATE OR REPLACE VIEW");
+    let sql = inline_function_to_macro(&sql);
     let sql = cetas_to_ctas(&sql);
     let sql = openrowsets_to_duckdb(&sql, sources);
     let sql = sql.replace("DATETIME2(6)", "TIMESTAMP");
-    for tsql_only in ["OPENROWSET", "EXTERNAL", "DATETIME2", "filepath(", "{{"] {
+    for tsql_only in [
+        "OPENROWSET",
+        "EXTERNAL",
+        "DATETIME2",
+        "filepath(",
+        "{{",
+        "@",
+        "FUNCTION",
+    ] {
         assert!(!sql.contains(tsql_only), "{tsql_only} left in:\n{sql}");
     }
     sql
@@ -134,6 +144,46 @@ fn split_top_level(list: &str) -> Vec<String> {
     }
     parts.push(current.trim().to_string());
     parts
+}
+
+/// `CREATE OR ALTER FUNCTION f(@a T, @b T) RETURNS TABLE AS RETURN (<select>)` ->
+/// `CREATE OR REPLACE MACRO f(a, b) AS TABLE (<select>)`, each `@a` in the body -> `a`.
+fn inline_function_to_macro(sql: &str) -> String {
+    const HEAD: &str = "CREATE OR ALTER FUNCTION ";
+    let Some(start) = sql.find(HEAD) else {
+        return sql.to_string();
+    };
+    let name_start = start + HEAD.len();
+    let open = name_start + sql[name_start..].find('(').expect("parameters");
+    let name = sql[name_start..open].trim();
+    let close = matching_paren(sql, open);
+    let parameters: Vec<String> = split_top_level(&sql[open + 1..close])
+        .iter()
+        .map(|p| {
+            let (name, _type) = p
+                .trim()
+                .split_once(char::is_whitespace)
+                .expect("@name type");
+            name.strip_prefix('@').expect("@name").to_string()
+        })
+        .collect();
+    let words: Vec<&str> = sql[close + 1..].split_whitespace().take(4).collect();
+    assert_eq!(
+        words,
+        ["RETURNS", "TABLE", "AS", "RETURN"],
+        "an inline table-valued function"
+    );
+    let after_returns = close + 1 + sql[close + 1..].find("RETURNS").unwrap() + "RETURNS".len();
+    let body_at = after_returns + sql[after_returns..].find("RETURN").unwrap() + "RETURN".len();
+    let mut body = sql[body_at..].to_string();
+    for parameter in &parameters {
+        body = body.replace(&format!("@{parameter}"), parameter);
+    }
+    format!(
+        "{}CREATE OR REPLACE MACRO {name}({}) AS TABLE{body}",
+        &sql[..start],
+        parameters.join(", ")
+    )
 }
 
 /// `CREATE EXTERNAL TABLE t WITH (...) AS <select>` -> `CREATE TABLE t AS <select>`.
@@ -291,9 +341,10 @@ fn synapse_twin(sources: &DataSources) -> duckdb::Connection {
         .unwrap();
     assert!(utc, "DuckDB casts TIMESTAMPTZ to UTC wall time");
     for script in [SYNAPSE_ORDERS, SYNAPSE_POPULATION] {
-        let [batch] = batches(script).try_into().expect("one batch");
-        db.execute_batch(&to_duckdb(&batch, sources))
-            .unwrap_or_else(|e| panic!("{e}\n{}", to_duckdb(&batch, sources)));
+        for batch in batches(script) {
+            db.execute_batch(&to_duckdb(&batch, sources))
+                .unwrap_or_else(|e| panic!("{e}\n{}", to_duckdb(&batch, sources)));
+        }
     }
     db
 }
@@ -669,7 +720,7 @@ fn the_synapse_build_gives_the_rows_of_the_embedded_build() {
     let population = pizza_pipeline::population::shipped();
     let warehouse = Warehouse::open(
         &tmp.path().join("warehouse.duckdb"),
-        &lake_root,
+        lake.clone(),
         gate.clone(),
         &population,
     )

@@ -34,13 +34,10 @@ edge_days AS (
 ),
 
 mixed_days AS (
-    -- each order_id once: the first version received wins; then the half-open window
+    -- each order_id once, the first version received (first_received, defined with the
+    -- orders_enriched view); then the half-open window
     SELECT customer_id, pizza_type, qty, retail_price, customer_found, state
-    FROM (
-        SELECT *
-        FROM read_parquet({{mixed_files}})
-        QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY received_at, stream_seq) = 1
-    )
+    FROM first_received({{mixed_files}})
     WHERE order_ts >= $1::TIMESTAMPTZ
       AND order_ts <  $2::TIMESTAMPTZ
 ),

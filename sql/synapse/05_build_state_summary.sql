@@ -46,7 +46,8 @@
 -- SELECT of a CETAS does not support ORDER BY: readers order (ORDER BY state, rank).
 --
 -- Cost follows the window: only the day partitions of [first_day, last_day] are listed and
--- read (filepath(1) filter), and de-duplication happens among those rows only. That is
+-- read (the filepath(1) filter of dbo.orders_first_received, called with literal days), and
+-- de-duplication happens among those rows only. That is
 -- exact because every copy of an order_id lives in the partition of its own order day (the
 -- same assumption as the DuckDB build).
 --
@@ -62,39 +63,11 @@ WITH (
     FILE_FORMAT = parquet_snappy
 )
 AS
-WITH window_days AS (
-    -- the Parquet files of the day partitions that overlap the window, nothing else
-    SELECT r.order_id, r.customer_id, r.pizza_type, r.qty, r.retail_price, r.order_ts,
-           r.customer_found, r.state, r.received_at, r.stream_seq
-    FROM OPENROWSET(
-        BULK 'orders_enriched/order_date=*/*.parquet',
-        DATA_SOURCE = 'pizza_lake',
-        FORMAT = 'PARQUET'
-    ) WITH (
-        order_id       BIGINT,
-        customer_id    BIGINT,
-        pizza_type     VARCHAR(16),
-        qty            INT,
-        retail_price   DECIMAL(18, 2),
-        order_ts       DATETIME2(6),
-        customer_found BIT,
-        state          VARCHAR(2),
-        received_at    DATETIME2(6),
-        stream_seq     BIGINT
-    ) AS r
-    WHERE r.filepath(1) >= '{{first_day}}'
-      AND r.filepath(1) <= '{{last_day}}'
-),
-
-first_received AS (
-    -- each order_id once: the first version received wins
+WITH first_received AS (
+    -- each order_id once, the first version received (dbo.orders_first_received, 03), read
+    -- from the day partitions that overlap the window, nothing else
     SELECT customer_id, pizza_type, qty, retail_price, order_ts, customer_found, state
-    FROM (
-        SELECT *,
-               ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY received_at, stream_seq) AS version_rank
-        FROM window_days
-    ) AS versions
-    WHERE version_rank = 1
+    FROM dbo.orders_first_received('{{first_day}}', '{{last_day}}')
 ),
 
 window_orders AS (

@@ -8,13 +8,13 @@
 
 use super::identity::credential;
 use super::settings::*;
-use super::tds::{TdsSession, TdsTarget};
 use crate::customers::AzureSqlCustomers;
 use crate::functions::{self, FunctionsState};
 use crate::lake::{AdlsLake, LakeGate};
 use crate::metrics::Metrics;
 use crate::stream::EventHubsStream;
-use crate::summary::SynapseSummary;
+use crate::summary::{Refresh, SynapseEngine};
+use crate::tds::{TdsSession, TdsTarget};
 use anyhow::Context;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -32,7 +32,7 @@ pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<Functio
         TdsTarget::new(settings.get(SQL_SERVER), settings.get(SQL_DATABASE)),
         credential.clone(),
     ));
-    let summary = SynapseSummary::new(
+    let synapse = SynapseEngine::new(
         TdsSession::new(
             TdsTarget::new(
                 settings.get(SYNAPSE_SQL_ENDPOINT),
@@ -41,7 +41,13 @@ pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<Functio
             credential.clone(),
         ),
         lake.clone(),
+    );
+    let metrics = Arc::new(Metrics::new());
+    let summary = Refresh::new(
+        lake.clone(),
         LakeGate::default(),
+        Arc::new(synapse),
+        metrics.clone(),
     );
     Ok(FunctionsState {
         stream: Arc::new(EventHubsStream::new(
@@ -52,8 +58,8 @@ pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<Functio
         customers: Arc::new(customers),
         lake,
         summary: Arc::new(summary),
-        metrics: Arc::new(Metrics::new()),
-        report_tz: settings.report_tz().map_err(anyhow::Error::msg)?,
+        metrics,
+        report_tz: settings.report_tz()?,
     })
 }
 
@@ -61,7 +67,7 @@ pub async fn run_serve() -> anyhow::Result<()> {
     let stop_signal = crate::server::StopSignal::listen();
     let settings = AzureSettings::from_env()?;
     let state = azure_functions_state(&settings)?;
-    let port = settings.port().map_err(anyhow::Error::msg)?;
+    let port = settings.port()?;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -3,6 +3,7 @@
 //! [`SETTINGS`] is the one list: `serve` checks it, `docs/AZURE.md` documents it and the
 //! Bicep templates must set every required entry (a test holds them to it).
 
+use crate::summary::{parse_report_time_zone, UnknownTimeZone};
 use std::collections::BTreeMap;
 
 /// Who reads a setting.
@@ -173,18 +174,20 @@ impl AzureSettings {
         self.values.get(name).map(String::as_str).unwrap_or("")
     }
 
-    pub fn port(&self) -> Result<u16, String> {
+    pub fn port(&self) -> Result<u16, NotAPort> {
         let text = self.get(FUNCTIONS_PORT);
-        text.parse::<u16>()
-            .map_err(|_| format!("{text:?} is not a port number"))
+        text.parse::<u16>().map_err(|_| NotAPort(text.to_string()))
     }
 
-    pub fn report_tz(&self) -> Result<chrono_tz::Tz, String> {
-        let text = self.get(REPORT_TIME_ZONE);
-        text.parse()
-            .map_err(|_| format!("{text:?} is not an IANA time zone (e.g. UTC, America/Chicago)"))
+    pub fn report_tz(&self) -> Result<chrono_tz::Tz, UnknownTimeZone> {
+        parse_report_time_zone(self.get(REPORT_TIME_ZONE))
     }
 }
+
+/// A port setting that is not a port number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a port number")]
+pub struct NotAPort(pub String);
 
 #[cfg(test)]
 mod tests {

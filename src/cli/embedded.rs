@@ -4,6 +4,7 @@
 use super::{Command, CustomersCommand, DevArgs, GenerateArgs, RefreshArgs, ReportArgs};
 use crate::customers::SqliteCustomers;
 use crate::host::{run_dev, DataDir, DevSettings, Embedded};
+use crate::metrics::Metrics;
 use crate::summary::ReportWindow;
 use anyhow::Context;
 use std::path::PathBuf;
@@ -93,13 +94,13 @@ fn load_customers(data_dir: PathBuf, file: PathBuf) -> anyhow::Result<()> {
 async fn refresh(args: RefreshArgs) -> anyhow::Result<()> {
     let dir = DataDir::existing(&args.data_dir)?;
     let lake = crate::host::open_lake(&dir, args.lake_url.as_deref()).await?;
-    let summary = Embedded::open_warehouse(&dir, lake)?;
+    let report = Embedded::open_report(&dir, lake, Arc::new(Metrics::new()))?;
     let window = match args.as_of {
         Some(as_of) => ReportWindow::ending_at(as_of, args.report_tz.tz),
         None => ReportWindow::nightly(chrono::Utc::now(), args.report_tz.tz),
     };
-    let report = summary.refresh(window).await?;
-    println!("{}", serde_json::to_string_pretty(&report)?);
+    let refreshed = report.refresh.refresh(window).await?;
+    println!("{}", serde_json::to_string_pretty(&refreshed)?);
     Ok(())
 }
 
@@ -114,8 +115,8 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
         args.state
     );
     let lake = Arc::new(crate::lake::LocalLake::new(dir.lake()));
-    let summary = Embedded::open_warehouse(&dir, lake)?;
-    let rows = summary.warehouse().report_for_state(&state)?;
+    let report = Embedded::open_report(&dir, lake, Arc::new(Metrics::new()))?;
+    let rows = report.warehouse.report_for_state(&state)?;
     let rows: Vec<_> = rows.iter().map(|r| r.to_json()).collect();
     println!("{}", serde_json::to_string_pretty(&rows)?);
     Ok(())

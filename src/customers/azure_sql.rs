@@ -7,8 +7,8 @@
 
 use super::cache::{answers_for, CustomerCache};
 use super::{normalise_state, Customer, CustomerDirectory, CustomerLookupError, FoundCustomers};
-use crate::azure::tds::{Statement, TdsClient, TdsSession};
-use crate::stream::BoxFuture;
+use crate::tds::{Statement, TdsClient, TdsSession};
+use futures::future::BoxFuture;
 
 /// The lookup statement; `@P1` is the JSON array of ids.
 pub const LOOKUP_SQL: &str = include_str!("../../sql/azure_sql/lookup_customers.sql");

@@ -18,7 +18,7 @@ pub use demo::{demo_customers, DEMO_CUSTOMER_COUNT, DEMO_SEED};
 #[cfg(feature = "embedded")]
 pub use sqlite::{CustomerLoadError, SqliteCustomers};
 
-use crate::stream::BoxFuture;
+use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::sync::Arc;
 

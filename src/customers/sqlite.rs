@@ -5,7 +5,7 @@
 
 use super::cache::{CachedAnswer, CustomerCache};
 use super::{Customer, CustomerDirectory, CustomerLookupError, FoundCustomers};
-use crate::stream::BoxFuture;
+use futures::future::BoxFuture;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -12,53 +12,42 @@
 //! without the orders of the rest of the day.
 
 use super::invocation::{decode_timer, TimerRun};
-use super::{invocation_reply, FunctionsState};
+use super::{invocation_reply, FunctionError, FunctionsState, Invoked};
 use crate::summary::ReportWindow;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::IntoResponse;
 
 pub async fn build_state_summary(
     State(state): State<FunctionsState>,
     body: Bytes,
 ) -> axum::response::Response {
-    let result = async {
-        let run = decode_timer(&body).map_err(|e| e.to_string())?;
-        let due = ReportWindow::due_nightly(run.utc_now, state.report_tz);
-        let last = state
-            .summary
-            .last_built_as_of()
-            .await
-            .map_err(|e| e.to_string())?;
-        if last == Some(due.as_of) {
-            let log = format!(
-                "state_top_pizzas for [{}, {}) is built already; nothing to do",
-                crate::order::format_ts(&due.start),
-                crate::order::format_ts(&due.end)
-            );
-            return Ok((vec![log], serde_json::Value::Null));
-        }
-        build(&state, due, &run).await
-    }
-    .await;
+    let result = build_if_due(&state, &body).await;
     if let Err(e) = &result {
         tracing::error!(error = %e, "build_state_summary failed; the next tick tries again");
     }
-    invocation_reply(result).into_response()
+    invocation_reply(result)
+}
+
+async fn build_if_due(state: &FunctionsState, body: &[u8]) -> Result<Invoked, FunctionError> {
+    let run = decode_timer(body)?;
+    let due = ReportWindow::due_nightly(run.utc_now, state.report_tz);
+    if state.summary.last_built_as_of().await? == Some(due.as_of) {
+        let log = format!(
+            "state_top_pizzas for [{}, {}) is built already; nothing to do",
+            crate::order::format_ts(&due.start),
+            crate::order::format_ts(&due.end)
+        );
+        return Ok(Invoked::logged(vec![log]));
+    }
+    build(state, due, &run).await
 }
 
 async fn build(
     state: &FunctionsState,
     window: ReportWindow,
     run: &TimerRun,
-) -> Result<(Vec<String>, serde_json::Value), String> {
-    let started = std::time::Instant::now();
-    let report = state
-        .summary
-        .build(window)
-        .await
-        .map_err(|e| e.to_string())?;
-    state.metrics.record_refresh(started.elapsed());
+) -> Result<Invoked, FunctionError> {
+    let report = state.summary.refresh(window).await?;
     // The alert "no report built by 03:00" (bicep/modules/alerts.bicep) looks for this
     // line's opening words in the function's logs.
     let log = format!(
@@ -73,5 +62,8 @@ async fn build(
         report.report_rows
     );
     tracing::info!("{log}");
-    Ok((vec![log], serde_json::to_value(&report).expect("json")))
+    Ok(Invoked {
+        logs: vec![log],
+        return_value: serde_json::to_value(&report).expect("json"),
+    })
 }

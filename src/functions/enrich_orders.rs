@@ -5,13 +5,12 @@
 //! failed invocation and the batch comes again (never checkpointed past). An invocation
 //! that cannot be read at all is kept raw in quarantine and acknowledged.
 
-use super::invocation::{decode_eventhub_batch, InvocationError};
-use super::{invocation_reply, FunctionsState};
+use super::invocation::{decode_eventhub_batch, EventHubBatch, InvocationError};
+use super::{invocation_reply, FunctionError, FunctionsState, Invoked};
 use crate::enrich::enrich_batch;
 use crate::lake::{land_batch, quarantine_invocation, quarantine_poison};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::IntoResponse;
 use chrono::Utc;
 
 pub async fn enrich_orders(
@@ -24,7 +23,7 @@ pub async fn enrich_orders(
         Err(e) => {
             state.metrics.enrich_failures.inc();
             tracing::error!(error = %e, "enrich_orders cannot place this batch; the invocation fails and is retried");
-            return invocation_reply(Err(e.to_string())).into_response();
+            return invocation_reply(Err(e.into()));
         }
     };
     let result = process(&state, batch).await;
@@ -32,7 +31,7 @@ pub async fn enrich_orders(
         state.metrics.enrich_failures.inc();
         tracing::warn!(error = %e, "enrich_orders failed; the batch will be retried");
     }
-    invocation_reply(result).into_response()
+    invocation_reply(result)
 }
 
 /// An invocation no retry can mend (not JSON, no `orders` binding, values of the wrong
@@ -59,42 +58,25 @@ async fn keep_unreadable(
             state.metrics.invocations_quarantined.inc();
             tracing::error!(error = %reason, %path, "enrich_orders got an unreadable invocation; kept raw in quarantine and acknowledged");
             let log = format!("unreadable invocation kept in quarantine at {path}: {reason}");
-            invocation_reply(Ok((vec![log], serde_json::Value::Null))).into_response()
+            invocation_reply(Ok(Invoked::logged(vec![log])))
         }
-        Err(e) => {
+        Err(source) => {
             state.metrics.enrich_failures.inc();
-            tracing::error!(error = %reason, quarantine_error = %e, "enrich_orders got an unreadable invocation and could not keep it; it will be retried");
-            invocation_reply(Err(format!(
-                "unreadable invocation ({reason}) could not be kept in quarantine: {e}"
-            )))
-            .into_response()
+            tracing::error!(error = %reason, quarantine_error = %source, "enrich_orders got an unreadable invocation and could not keep it; it will be retried");
+            invocation_reply(Err(FunctionError::NotQuarantined { reason, source }))
         }
     }
 }
 
-async fn process(
-    state: &FunctionsState,
-    batch: super::invocation::EventHubBatch,
-) -> Result<(Vec<String>, serde_json::Value), String> {
+async fn process(state: &FunctionsState, batch: EventHubBatch) -> Result<Invoked, FunctionError> {
     let (Some(first), Some(last)) = (batch.first_seq(), batch.last_seq()) else {
-        return Ok((vec!["empty batch".into()], serde_json::Value::Null));
+        return Ok(Invoked::logged(vec!["empty batch".into()]));
     };
     let partition = batch.partition.clone();
-    let enriched = enrich_batch(batch.events, state.customers.as_ref())
-        .await
-        .map_err(|e| e.to_string())?;
-    let files = land_batch(state.lake.as_ref(), &enriched.rows, &partition, first, last)
-        .await
-        .map_err(|e| e.to_string())?;
-    quarantine_poison(
-        state.lake.as_ref(),
-        &enriched.poison,
-        &partition,
-        first,
-        last,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let enriched = enrich_batch(batch.events, state.customers.as_ref()).await?;
+    let lake = state.lake.as_ref();
+    let files = land_batch(lake, &enriched.rows, &partition, first, last).await?;
+    quarantine_poison(lake, &enriched.poison, &partition, first, last).await?;
 
     let landed_at = Utc::now();
     let unknown = enriched.unknown_customers();
@@ -134,7 +116,7 @@ async fn process(
         tracing::warn!("{line}");
         logs.push(line);
     }
-    Ok((logs, serde_json::Value::Null))
+    Ok(Invoked::logged(logs))
 }
 
 /// An order older than this when it lands is reported (and alerted on): a third of the

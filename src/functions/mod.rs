@@ -13,17 +13,19 @@ mod enrich_orders;
 mod ingest_order;
 pub mod invocation;
 
-use crate::customers::CustomerDirectory;
-use crate::lake::LakeStore;
+use crate::customers::{CustomerDirectory, CustomerLookupError};
+use crate::lake::{LakeError, LakeStore};
 use crate::metrics::Metrics;
 use crate::stream::OrderStream;
-use crate::summary::SummaryBuilder;
+use crate::summary::{Refresh, SummaryError};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use chrono_tz::Tz;
 use std::sync::Arc;
 
-pub use invocation::{InvocationRequest, InvocationResponse};
+pub use invocation::{InvocationError, InvocationRequest, InvocationResponse};
 
 /// When the timer of `build_state_summary` ticks, by default (`SUMMARY_SCHEDULE` in
 /// Azure, `--summary-schedule` embedded): hourly. At each tick the function builds the
@@ -43,7 +45,8 @@ pub struct FunctionsState {
     pub stream: Arc<dyn OrderStream>,
     pub customers: Arc<dyn CustomerDirectory>,
     pub lake: Arc<dyn LakeStore>,
-    pub summary: Arc<dyn SummaryBuilder>,
+    /// The report's refresh use-case, over DuckDB embedded or Synapse in Azure.
+    pub summary: Arc<Refresh>,
     pub metrics: Arc<Metrics>,
     /// Report time zone: the nightly window ends at midnight here.
     pub report_tz: Tz,
@@ -74,27 +77,61 @@ pub fn router(state: FunctionsState) -> Router {
 /// Largest invocation body the handler reads.
 pub const MAX_INVOCATION_BYTES: usize = 256 * 1024 * 1024;
 
-/// An invocation answer: 200 with the documented shape, or 500 (invocation failed; the
-/// host retries per the function's retry policy, the embedded host always retries).
-fn invocation_reply(
-    result: Result<(Vec<String>, serde_json::Value), String>,
-) -> (axum::http::StatusCode, axum::Json<InvocationResponse>) {
-    use axum::http::StatusCode;
-    match result {
-        Ok((logs, return_value)) => (
+/// Why an invocation failed. The host calls it again (per the function's retry policy
+/// in Azure; the embedded host always), so nothing it carried is lost.
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionError {
+    #[error(transparent)]
+    Invocation(#[from] InvocationError),
+    #[error(transparent)]
+    Customers(#[from] CustomerLookupError),
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error(transparent)]
+    Summary(#[from] SummaryError),
+    #[error("unreadable invocation ({reason}) could not be kept in quarantine: {source}")]
+    NotQuarantined {
+        reason: String,
+        #[source]
+        source: LakeError,
+    },
+}
+
+/// What a successful invocation tells the host: lines for its log, and the return value.
+#[derive(Debug, Default)]
+pub struct Invoked {
+    pub logs: Vec<String>,
+    pub return_value: serde_json::Value,
+}
+
+impl Invoked {
+    fn logged(logs: Vec<String>) -> Self {
+        Invoked {
+            logs,
+            return_value: serde_json::Value::Null,
+        }
+    }
+}
+
+/// The one place an invocation's outcome becomes its answer: 200 with the documented
+/// shape, or 500 with the error as its log line (the invocation failed and comes again).
+fn invocation_reply(result: Result<Invoked, FunctionError>) -> Response {
+    let (status, response) = match result {
+        Ok(invoked) => (
             StatusCode::OK,
-            axum::Json(InvocationResponse {
-                logs,
-                return_value,
+            InvocationResponse {
+                logs: invoked.logs,
+                return_value: invoked.return_value,
                 ..Default::default()
-            }),
+            },
         ),
         Err(error) => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            axum::Json(InvocationResponse {
-                logs: vec![error],
+            InvocationResponse {
+                logs: vec![error.to_string()],
                 ..Default::default()
-            }),
+            },
         ),
-    }
+    };
+    (status, axum::Json(response)).into_response()
 }

@@ -9,9 +9,9 @@
 //! spent a third of the process's CPU on per-file overhead under load (bench/NOTES.md).
 
 use crate::functions::invocation::encode_eventhub_batch;
-use crate::stream::EmbeddedLog;
+use crate::stream::{EmbeddedLog, LogError};
 use axum::body::Body;
-use axum::http::{header, Request};
+use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -150,17 +150,24 @@ async fn deliver(app: &Router, payload: Bytes, shutdown: &CancellationToken) -> 
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    /// The function answered that the invocation failed; its answer says why.
+    #[error("{status}: {answer}")]
+    Failed { status: StatusCode, answer: String },
+    #[error("order log: {0}")]
+    Log(#[from] LogError),
+    #[error("order log task: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// One invocation through the handler's own router, exactly as the host would POST it.
-pub async fn invoke(app: &Router, path: &str, payload: Bytes) -> Result<(), String> {
+pub async fn invoke(app: &Router, path: &str, payload: Bytes) -> Result<(), DispatchError> {
     let request = Request::post(path)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(payload))
         .expect("valid request");
-    let response = app
-        .clone()
-        .oneshot(request)
-        .await
-        .map_err(|e| e.to_string())?;
+    let Ok(response) = app.clone().oneshot(request).await;
     if response.status().is_success() {
         return Ok(());
     }
@@ -168,7 +175,10 @@ pub async fn invoke(app: &Router, path: &str, payload: Bytes) -> Result<(), Stri
     let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
         .await
         .unwrap_or_default();
-    Err(format!("{status}: {}", String::from_utf8_lossy(&body)))
+    Err(DispatchError::Failed {
+        status,
+        answer: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 async fn sleep_or_stop(duration: Duration, shutdown: &CancellationToken) -> bool {
@@ -180,11 +190,8 @@ async fn sleep_or_stop(duration: Duration, shutdown: &CancellationToken) -> bool
 
 async fn blocking<T: Send + 'static>(
     log: &Arc<EmbeddedLog>,
-    f: impl FnOnce(&EmbeddedLog) -> Result<T, crate::stream::LogError> + Send + 'static,
-) -> Result<T, String> {
+    f: impl FnOnce(&EmbeddedLog) -> Result<T, LogError> + Send + 'static,
+) -> Result<T, DispatchError> {
     let log = log.clone();
-    tokio::task::spawn_blocking(move || f(&log))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+    Ok(tokio::task::spawn_blocking(move || f(&log)).await??)
 }

@@ -23,9 +23,9 @@ use crate::lake::{
 };
 use crate::metrics::Metrics;
 use crate::population::StatePopulation;
-use crate::serving::{self, ServingState};
+use crate::serving::{self, ServedReports, ServingState};
 use crate::stream::EmbeddedLog;
-use crate::summary::SummaryService;
+use crate::summary::Refresh;
 use crate::warehouse::Warehouse;
 use anyhow::Context;
 use chrono_tz::Tz;
@@ -61,25 +61,48 @@ pub struct Embedded {
     pub population: Arc<Vec<StatePopulation>>,
     pub log: Arc<EmbeddedLog>,
     pub lake: Arc<dyn LakeStore>,
-    pub gate: LakeGate,
-    pub summary: Arc<SummaryService>,
+    pub report: EmbeddedReport,
     pub metrics: Arc<Metrics>,
     /// This start created the demo customers: the data dir had no customers.
     pub first_start: bool,
 }
 
+/// The report side of the embedded pipeline: the DuckDB warehouse, the refresh use-case
+/// over it, and the served copy the read API answers from.
+pub struct EmbeddedReport {
+    pub warehouse: Arc<Warehouse>,
+    pub refresh: Arc<Refresh>,
+    pub served: Arc<ServedReports>,
+}
+
+impl EmbeddedReport {
+    pub fn gate(&self) -> &LakeGate {
+        self.refresh.gate()
+    }
+}
+
 impl Embedded {
-    /// Opens the warehouse side only (for `refresh` and `report` while `dev` is stopped).
-    pub fn open_warehouse(
+    /// Opens the report side only (for `refresh` and `report` while `dev` is stopped).
+    pub fn open_report(
         dir: &DataDir,
         lake: Arc<dyn LakeStore>,
-    ) -> anyhow::Result<Arc<SummaryService>> {
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<EmbeddedReport> {
         let population = crate::population::shipped();
         let gate = LakeGate::default();
-        let warehouse =
-            Warehouse::open_deferred(&dir.warehouse(), &dir.lake(), gate.clone(), &population)?;
-        let summary = SummaryService::new(Arc::new(warehouse), lake, gate)?;
-        Ok(Arc::new(summary))
+        let warehouse = Arc::new(Warehouse::open_deferred(
+            &dir.warehouse(),
+            lake.clone(),
+            gate.clone(),
+            &population,
+        )?);
+        let served = Arc::new(ServedReports::new(warehouse.clone())?);
+        let refresh = Refresh::new(lake, gate, warehouse.clone(), metrics);
+        Ok(EmbeddedReport {
+            warehouse,
+            refresh: Arc::new(refresh),
+            served,
+        })
     }
 
     pub async fn open(
@@ -92,17 +115,16 @@ impl Embedded {
         let customers = Arc::new(customers);
         let log = EmbeddedLog::open(&dir.order_log())?;
         let lake = open_lake(&dir, lake_url).await?;
-        let summary = Self::open_warehouse(&dir, lake.clone())?;
-        let gate = summary.gate().clone();
+        let metrics = Arc::new(Metrics::new());
+        let report = Self::open_report(&dir, lake.clone(), metrics.clone())?;
         Ok((
             Embedded {
                 dir,
                 population,
                 log,
                 lake,
-                gate,
-                summary,
-                metrics: Arc::new(Metrics::new()),
+                report,
+                metrics,
                 first_start,
             },
             customers,
@@ -182,14 +204,16 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
         stream: embedded.log.clone(),
         customers,
         lake: lake.clone(),
-        summary: embedded.summary.clone(),
+        summary: embedded.report.refresh.clone(),
         metrics: embedded.metrics.clone(),
         report_tz: settings.report_tz,
     };
     let functions_app = functions::router(functions_state.clone());
     let serving_app = serving::router(ServingState {
         log: embedded.log.clone(),
-        summary: embedded.summary.clone(),
+        summary: embedded.report.refresh.clone(),
+        warehouse: embedded.report.warehouse.clone(),
+        report: embedded.report.served.clone(),
         metrics: embedded.metrics.clone(),
         population: embedded.population.clone(),
         report_tz: settings.report_tz,
@@ -232,7 +256,7 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     }
     background.spawn(compact_periodically(
         lake,
-        embedded.gate.clone(),
+        embedded.report.gate().clone(),
         settings.compact_every,
         shutdown.clone(),
     ));
@@ -247,12 +271,10 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     shutdown.cancel();
     while background.join_next().await.is_some() {}
     embedded.log.close();
-    let warehouse = embedded.summary.warehouse().clone();
+    let warehouse = embedded.report.warehouse.clone();
     let settled = tokio::task::spawn_blocking(move || warehouse.settle()).await;
-    if let Err(e) = settled
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()))
-    {
+    let settled: anyhow::Result<()> = settled.map_err(Into::into).and_then(|r| Ok(r?));
+    if let Err(e) = settled {
         tracing::warn!(error = %e, "warehouse view not refreshed; the next refresh will");
     }
     tracing::info!("stopped cleanly");
@@ -293,13 +315,12 @@ async fn demo_start(
             .await
             .context("demo history generator")??;
     let window = crate::summary::ReportWindow::due_nightly(chrono::Utc::now(), settings.report_tz);
-    let started = std::time::Instant::now();
     let report = embedded
-        .summary
+        .report
+        .refresh
         .refresh(window)
         .await
         .context("building the report of the demo history")?;
-    embedded.metrics.record_refresh(started.elapsed());
     tracing::info!(
         rows = report.report_rows,
         window_start = %report.window_start,

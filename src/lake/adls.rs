@@ -10,7 +10,6 @@
 //! readers see the old blob or the new one, never a part, as [`LakeStore::put`] requires.
 
 use super::{LakeError, LakeStore};
-use crate::stream::BoxFuture;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{
     ClientOptions, ExponentialRetryOptions, RequestContent, RetryOptions, StatusCode, Url,
@@ -19,6 +18,7 @@ use azure_core::time::Duration;
 use azure_storage_blob::models::{BlobContainerClientListBlobsOptions, ListBlobsIncludeItem};
 use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use futures::TryStreamExt;
 use std::sync::Arc;
 

@@ -8,16 +8,13 @@
 
 use super::parquet::{read_parquet, schema, write_parquet};
 use super::rollup::{rollup_dir, rollup_file, rollup_path_for, ROLLUP_TABLE};
-use super::{
-    day_of, partition_dir, LakeError, LakeGate, LakeStore, COMPACTED_PREFIX, ORDERS_TABLE,
-};
+use super::{day_partitions, partition_dir, LakeError, LakeGate, LakeStore, COMPACTED_PREFIX};
 use arrow::array::{AsArray, BooleanArray, RecordBatch};
 use arrow::compute::{
     concat_batches, filter_record_batch, lexsort_to_indices, take_record_batch, SortColumn,
 };
 use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
 use chrono::{NaiveDate, Utc};
-use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 
@@ -67,31 +64,19 @@ async fn compact(
     } else {
         BTreeSet::new()
     };
-    let mut by_day: BTreeMap<NaiveDate, Vec<String>> = BTreeMap::new();
-    for path in lake.list(ORDERS_TABLE).await? {
-        if !path.ends_with(".parquet") {
-            continue;
-        }
-        if let Some(day) = day_of(&path) {
-            if days.as_ref().is_none_or(|range| range.contains(&day)) {
-                by_day.entry(day).or_default().push(path);
-            }
-        }
-    }
     let mut report = CompactionReport::default();
-    for (day, files) in by_day {
-        let already_compact =
-            files.len() == 1 && file_name(&files[0]).starts_with(COMPACTED_PREFIX);
-        if already_compact {
+    for partition in day_partitions(lake, days.as_ref()).await? {
+        let (day, files) = (partition.day, &partition.files);
+        if partition.is_compacted() {
             let wanted = rollup_path_for(&files[0]);
             if backfill && wanted.as_ref().is_some_and(|path| !rollups.contains(path)) {
-                let orders = read_day(lake, day, &files).await?;
+                let orders = read_day(lake, day, files).await?;
                 write_rollup(lake, gate, day, &files[0], &orders).await?;
                 report.rollups_written += 1;
             }
             continue;
         }
-        let (rows, dropped) = compact_partition(lake, gate, day, &files, with_rollups).await?;
+        let (rows, dropped) = compact_partition(lake, gate, day, files, with_rollups).await?;
         report.rollups_written += usize::from(with_rollups);
         report.partitions_compacted += 1;
         report.files_removed += files.len();
@@ -211,16 +196,12 @@ pub fn first_received_per_order(
     filter_record_batch(&sorted, &keep)
 }
 
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::enrich::EnrichedOrder;
     use crate::lake::hns::HnsListing;
-    use crate::lake::{land_batch, LocalLake};
+    use crate::lake::{file_name, land_batch, LocalLake, ORDERS_TABLE};
 
     fn landed_row(order_id: i64, seq: i64) -> EnrichedOrder {
         let event = crate::order::OrderEvent::from_json(&format!(

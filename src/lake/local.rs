@@ -2,23 +2,17 @@
 //! rename, so a crash never leaves half a Parquet file where readers look.
 
 use super::{LakeError, LakeStore};
-use crate::stream::BoxFuture;
 use bytes::Bytes;
-use std::io::Write;
+use futures::future::BoxFuture;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct LocalLake {
     root: PathBuf,
-    temp_counter: AtomicU64,
 }
 
 impl LocalLake {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        LocalLake {
-            root: root.into(),
-            temp_counter: AtomicU64::new(0),
-        }
+        LocalLake { root: root.into() }
     }
 
     pub fn root(&self) -> &Path {
@@ -34,26 +28,12 @@ impl LocalLake {
 
     fn put_blocking(&self, relative: &str, bytes: &[u8]) -> Result<(), LakeError> {
         let target = self.root.join(relative);
-        let dir = target
-            .parent()
-            .expect("lake paths have a folder")
-            .to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|e| self.io(&dir, e))?;
-        let name = target.file_name().unwrap().to_string_lossy();
-        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let temp = dir.join(format!(".{name}.{}-{n}.tmp", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&temp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&temp, &target)?;
-            // The rename is durable only once the folder itself is synced.
-            std::fs::File::open(&dir)?.sync_all()
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            self.io(&target, e)
-        })
+        crate::files::write_atomically(&target, bytes).map_err(|e| self.io(&target, e))
+    }
+
+    /// Where `relative` lies on this machine.
+    pub fn path_of(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
     }
 
     fn list_blocking(&self, prefix: &str) -> Result<Vec<String>, LakeError> {
@@ -101,6 +81,10 @@ impl LakeStore for LocalLake {
 
     fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, LakeError>> {
         Box::pin(async move { tokio::task::block_in_place(|| self.list_blocking(prefix)) })
+    }
+
+    fn local_path(&self, path: &str) -> Option<PathBuf> {
+        Some(self.path_of(path))
     }
 
     fn delete<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<(), LakeError>> {

@@ -1,7 +1,9 @@
 //! A remote lake (ADLS Gen2 / Blob Storage) with a local mirror, for the embedded
-//! warehouse: the bundled DuckDB reads local Parquet files only (its Azure extension
-//! would be a download at run time), so `dev --lake-url` keeps a copy of the remote lake
-//! on disk. The remote lake is the system of record:
+//! warehouse. Why it exists: the embedded DuckDB reads local Parquet files only (its
+//! Azure extension would be a download at run time), so `dev --lake-url` keeps a copy of
+//! the remote lake on disk, and [`LakeStore::local_path`] points DuckDB at the copy. The
+//! warehouse itself lists and writes through [`LakeStore`] like every other reader. The
+//! remote lake is the system of record:
 //!
 //! - a put goes to the remote lake first, then to the mirror — an order counts as
 //!   landed only once it is in the remote lake;
@@ -11,8 +13,8 @@
 //!   another process or a crash changed one side).
 
 use super::{without_folders, LakeError, LakeStore, LocalLake};
-use crate::stream::BoxFuture;
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -89,6 +91,12 @@ impl LakeStore for MirroredLake {
             self.remote.delete(path).await?;
             self.mirror.delete(path).await
         })
+    }
+
+    /// The mirror's copy, once it has one: a file another process put in the remote
+    /// lake is read after the next [`MirroredLake::sync`].
+    fn local_path(&self, path: &str) -> Option<std::path::PathBuf> {
+        Some(self.mirror.path_of(path)).filter(|local| local.exists())
     }
 }
 

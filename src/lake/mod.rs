@@ -2,8 +2,9 @@
 //! (CONTRACT §5): `orders_enriched/order_date=YYYY-MM-DD/<file>.parquet`.
 //!
 //! Storage back-ends sit behind [`LakeStore`] (a local folder embedded, ADLS Gen2 in
-//! Azure, or ADLS with a local mirror for the embedded warehouse); the file format (`parquet`), the file names (below) and compaction are one
-//! kernel shared by every back-end.
+//! Azure, or ADLS with a local mirror for the embedded warehouse); the file format
+//! (`parquet`), the file names and which files make up a day (below), and compaction are
+//! one kernel shared by every back-end and by both report engines.
 
 pub mod adls;
 mod compaction;
@@ -19,9 +20,11 @@ pub use landing::{land_batch, quarantine_invocation, quarantine_poison};
 pub use local::LocalLake;
 pub use mirrored::MirroredLake;
 
-use crate::stream::BoxFuture;
 use bytes::Bytes;
 use chrono::NaiveDate;
+use futures::future::BoxFuture;
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Folder of the enriched orders table.
@@ -54,6 +57,59 @@ pub trait LakeStore: Send + Sync + 'static {
     /// Every object under `prefix` (recursively), as lake-relative paths, sorted.
     fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, LakeError>>;
     fn delete<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<(), LakeError>>;
+
+    /// Where an engine that opens files itself (DuckDB embedded) finds `path` on this
+    /// machine; `None` for a lake with no local copy of it.
+    fn local_path(&self, path: &str) -> Option<PathBuf> {
+        let _ = path;
+        None
+    }
+}
+
+/// The Parquet files of one day partition (`orders_enriched/order_date=…/`), sorted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayFiles {
+    pub day: NaiveDate,
+    pub files: Vec<String>,
+}
+
+impl DayFiles {
+    /// Whether the day's only file is a compacted one: its rows are de-duplicated (each
+    /// `order_id` once) already, and readers may take them as they are.
+    pub fn is_compacted(&self) -> bool {
+        matches!(self.files.as_slice(), [only] if file_name(only).starts_with(COMPACTED_PREFIX))
+    }
+}
+
+/// The day partitions of `orders_enriched` that hold files, those of `days` only when
+/// given, in day order. Only Parquet files count: not folder entries, nor the hidden
+/// temporary files of puts in progress.
+pub async fn day_partitions(
+    lake: &dyn LakeStore,
+    days: Option<&RangeInclusive<NaiveDate>>,
+) -> Result<Vec<DayFiles>, LakeError> {
+    let mut by_day: std::collections::BTreeMap<NaiveDate, Vec<String>> = Default::default();
+    for path in lake.list(ORDERS_TABLE).await? {
+        let name = file_name(&path);
+        if !name.ends_with(".parquet") || name.starts_with('.') {
+            continue;
+        }
+        if let Some(day) = day_of(&path).filter(|d| days.is_none_or(|r| r.contains(d))) {
+            by_day.entry(day).or_default().push(path);
+        }
+    }
+    Ok(by_day
+        .into_iter()
+        .map(|(day, mut files)| {
+            files.sort();
+            DayFiles { day, files }
+        })
+        .collect())
+}
+
+/// The last segment of a lake path.
+pub fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// A listing without its folder entries: any path that another path sits under (`a/b`
@@ -143,8 +199,8 @@ impl LakeGate {
 #[cfg(test)]
 pub(crate) mod hns {
     use super::{LakeError, LakeStore, LocalLake};
-    use crate::stream::BoxFuture;
     use bytes::Bytes;
+    use futures::future::BoxFuture;
     use std::collections::BTreeSet;
 
     pub(crate) struct HnsListing(pub LocalLake);

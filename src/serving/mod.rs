@@ -2,10 +2,16 @@
 //! on-demand refresh, health, metrics and the dashboard page. In Azure, Power BI reads
 //! the report from Synapse instead, so these routes exist only in `dev`.
 
+mod report_cache;
+
+pub use report_cache::{ReportCache, ServedReports};
+
+use crate::api_error::ApiError;
 use crate::metrics::Metrics;
 use crate::population::StatePopulation;
 use crate::stream::EmbeddedLog;
-use crate::summary::{ReportWindow, SummaryService};
+use crate::summary::{Refresh, ReportWindow};
+use crate::warehouse::Warehouse;
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -27,7 +33,12 @@ pub const OPENAPI_DOCUMENT: &str = include_str!("../../docs/openapi.json");
 #[derive(Clone)]
 pub struct ServingState {
     pub log: Arc<EmbeddedLog>,
-    pub summary: Arc<SummaryService>,
+    /// Builds the report on demand (`POST /admin/refresh`).
+    pub summary: Arc<Refresh>,
+    /// Single orders are read here.
+    pub warehouse: Arc<Warehouse>,
+    /// The report as `GET /api/report` serves it, kept in step with the warehouse.
+    pub report: Arc<ServedReports>,
     pub metrics: Arc<Metrics>,
     pub population: Arc<Vec<StatePopulation>>,
     pub report_tz: Tz,
@@ -52,8 +63,12 @@ pub fn router(state: ServingState) -> Router {
         .with_state(state)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({"error": message.into()}))).into_response()
+/// The report as served now; a warehouse that cannot be read answers 503.
+fn current_report(state: &ServingState) -> Result<Arc<ReportCache>, ApiError> {
+    state.report.current().map_err(|e| {
+        tracing::error!(error = %e, "the served report could not be read");
+        ApiError::Unavailable("the report could not be read; retry".into())
+    })
 }
 
 async fn dashboard() -> Html<&'static str> {
@@ -70,8 +85,8 @@ async fn openapi_document() -> Response {
 
 /// Every state of the population table, the current report's window and time zone, the
 /// orders accepted since it was built, and the demo history's marker (`null` without).
-async fn states(State(state): State<ServingState>) -> Response {
-    let cache = state.summary.cache();
+async fn states(State(state): State<ServingState>) -> Result<Response, ApiError> {
+    let cache = current_report(&state)?;
     let window = cache.window;
     let fmt = |f: fn(&crate::warehouse::ReportWindowInfo) -> chrono::DateTime<Utc>| {
         window.as_ref().map(|w| crate::order::format_ts(&f(w)))
@@ -93,7 +108,7 @@ async fn states(State(state): State<ServingState>) -> Response {
         }
         None => None,
     };
-    Json(json!({
+    Ok(Json(json!({
         "window_start": fmt(|w| w.window_start),
         "window_end": fmt(|w| w.window_end),
         "refreshed_at": fmt(|w| w.refreshed_at),
@@ -103,7 +118,7 @@ async fn states(State(state): State<ServingState>) -> Response {
         "demo": state.demo,
         "states": states,
     }))
-    .into_response()
+    .into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -116,37 +131,31 @@ async fn report(
     State(state): State<ServingState>,
     query: Result<Query<ReportQuery>, QueryRejection>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, ApiError> {
     // axum's own rejection is plain text; every answer of this API is JSON.
-    let query = match query {
-        Ok(Query(query)) => query,
-        Err(rejection) => return error(StatusCode::BAD_REQUEST, rejection.body_text()),
-    };
+    let Query(query) = query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     let Some(code) = query.state else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "state is required, e.g. /api/report?state=TX",
-        );
+        return Err(ApiError::BadRequest(
+            "state is required, e.g. /api/report?state=TX".into(),
+        ));
     };
     let code = code.trim().to_ascii_uppercase();
     if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("state must be a two-letter USPS code, got {code:?}"),
-        );
+        return Err(ApiError::BadRequest(format!(
+            "state must be a two-letter USPS code, got {code:?}"
+        )));
     }
     if !state.population.iter().any(|p| p.state_code == code) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("{code} is not a state of the population table"),
-        );
+        return Err(ApiError::BadRequest(format!(
+            "{code} is not a state of the population table"
+        )));
     }
-    let cache = state.summary.cache();
+    let cache = current_report(&state)?;
     let etag = HeaderValue::from_str(&cache.etag).expect("etag is ASCII");
     if headers.get(header::IF_NONE_MATCH) == Some(&etag) {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    (
+    Ok((
         [
             (
                 header::CONTENT_TYPE,
@@ -157,82 +166,68 @@ async fn report(
         ],
         cache.state_json(&code),
     )
-        .into_response()
+        .into_response())
 }
 
 /// The warehouse row of one order once it has landed; 404 before.
 async fn order(
     State(state): State<ServingState>,
     order_id: Result<Path<String>, PathRejection>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let order_id = order_id.map(|Path(id)| id).unwrap_or_default();
     let Some(order_id) = order_id.parse::<i64>().ok().filter(|id| *id >= 1) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("order_id must be an integer between 1 and {}", i64::MAX),
-        );
+        return Err(ApiError::BadRequest(format!(
+            "order_id must be an integer between 1 and {}",
+            i64::MAX
+        )));
     };
     let log = state.log.clone();
-    let warehouse = state.summary.warehouse().clone();
+    let warehouse = state.warehouse.clone();
     let found = tokio::task::spawn_blocking(move || {
         // The log knows the order's day, which limits the read to one partition.
-        let Some((_, event)) = log.find(order_id).map_err(|e| e.to_string())? else {
+        let Some((_, event)) = log.find(order_id)? else {
             return Ok(None);
         };
-        warehouse
-            .find_order(order_id, Some(event.order_ts.date_naive()))
-            .map_err(|e| e.to_string())
+        let row = warehouse.find_order(order_id, Some(event.order_ts.date_naive()))?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(row)
     })
     .await
-    .unwrap_or_else(|e| Err(e.to_string()));
+    .unwrap_or_else(|e| Err(e.into()));
     match found {
-        Ok(Some(row)) => Json(row).into_response(),
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            format!("order {order_id} is not in the warehouse (yet)"),
-        ),
+        Ok(Some(row)) => Ok(Json(row).into_response()),
+        Ok(None) => Err(ApiError::NotFound(format!(
+            "order {order_id} is not in the warehouse (yet)"
+        ))),
         Err(e) => {
             tracing::error!(error = %e, order_id, "order lookup failed");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the warehouse could not be read; retry",
-            )
+            Err(ApiError::Unavailable(
+                "the warehouse could not be read; retry".into(),
+            ))
         }
     }
 }
 
 /// Runs the summary now (optionally for an explicit `as_of`) and answers when the new
 /// table is what readers see.
-async fn refresh(State(state): State<ServingState>, body: Bytes) -> Response {
-    let window = match refresh_window(&body, state.report_tz) {
-        Ok(window) => window,
-        Err((status, message)) => return error(status, message),
-    };
-    let started = std::time::Instant::now();
+async fn refresh(State(state): State<ServingState>, body: Bytes) -> Result<Response, ApiError> {
+    let window = refresh_window(&body, state.report_tz)?;
     match state.summary.refresh(window).await {
-        Ok(report) => {
-            state.metrics.record_refresh(started.elapsed());
-            Json(report).into_response()
-        }
+        Ok(report) => Ok(Json(report).into_response()),
         Err(e) => {
             tracing::error!(error = %e, "refresh failed");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("refresh failed: {e}"),
-            )
+            Err(ApiError::Unavailable(format!("refresh failed: {e}")))
         }
     }
 }
 
-fn refresh_window(body: &[u8], tz: Tz) -> Result<ReportWindow, (StatusCode, String)> {
+fn refresh_window(body: &[u8], tz: Tz) -> Result<ReportWindow, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ReportWindow::nightly(Utc::now(), tz));
     }
     let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| (StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")))?;
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
     if !value.is_object() {
-        return Err((
-            StatusCode::UNPROCESSABLE_ENTITY,
+        return Err(ApiError::Unprocessable(
             r#"the body must be a JSON object, e.g. {"as_of": "2026-12-03T00:00:00Z"}, or empty"#
                 .to_string(),
         ));
@@ -241,12 +236,10 @@ fn refresh_window(body: &[u8], tz: Tz) -> Result<ReportWindow, (StatusCode, Stri
         None | Some(serde_json::Value::Null) => Ok(ReportWindow::nightly(Utc::now(), tz)),
         Some(serde_json::Value::String(text)) => crate::order::parse_timestamp(text.trim())
             .map(|as_of| ReportWindow::ending_at(as_of, tz))
-            .ok_or((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("as_of {text:?} is not an RFC 3339 timestamp"),
-            )),
-        Some(_) => Err((
-            StatusCode::UNPROCESSABLE_ENTITY,
+            .ok_or_else(|| {
+                ApiError::Unprocessable(format!("as_of {text:?} is not an RFC 3339 timestamp"))
+            }),
+        Some(_) => Err(ApiError::Unprocessable(
             "as_of must be an RFC 3339 string".to_string(),
         )),
     }
@@ -284,10 +277,10 @@ pub fn require_key(app: Router, key: Option<String>) -> Router {
             let path = request.uri().path();
             let writes = (request.method() == axum::http::Method::POST && path == "/api/orders") || path.starts_with("/admin/");
             if writes && !presents_key(request.headers(), &key) {
-                return error(
-                    StatusCode::UNAUTHORIZED,
-                    "this endpoint needs the API key: send it as x-functions-key or Authorization: Bearer",
-                );
+                return ApiError::Unauthorized(
+                    "this endpoint needs the API key: send it as x-functions-key or Authorization: Bearer".into(),
+                )
+                .into_response();
             }
             next.run(request).await
         }

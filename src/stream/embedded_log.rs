@@ -10,9 +10,10 @@
 //! never re-enters the stream. Consumers read by sequence number and keep a checkpoint,
 //! like an Event Hubs consumer group.
 
-use super::{BoxFuture, OrderStream, PublishOutcome, StreamError};
+use super::{OrderStream, PublishOutcome, StreamError};
 use crate::order::OrderEvent;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -10,11 +10,12 @@
 //! are appended; the lake keeps each `order_id` once (compaction, and the
 //! `orders_enriched` view in Synapse), as CONTRACT §5 asks of at-least-once landing.
 
-use super::{BoxFuture, OrderStream, PublishOutcome, StreamError};
+use super::{OrderStream, PublishOutcome, StreamError};
 use crate::order::OrderEvent;
 use azure_core::credentials::TokenCredential;
 use azure_messaging_eventhubs::models::EventData;
 use azure_messaging_eventhubs::{EventDataBatchOptions, ProducerClient};
+use futures::future::BoxFuture;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 

@@ -16,10 +16,7 @@ pub use event_hubs::{
 };
 
 use crate::order::OrderEvent;
-use std::future::Future;
-use std::pin::Pin;
-
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use futures::future::BoxFuture;
 
 /// What became of one published order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

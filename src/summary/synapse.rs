@@ -1,27 +1,27 @@
-//! `build_state_summary` in Azure: Synapse serverless SQL builds `state_top_pizzas` from
-//! the lake (`sql/synapse/`), signed in as the Function App's managed identity.
+//! The Synapse adapter of [`ReportEngine`]: serverless SQL builds `state_top_pizzas`
+//! from the lake (`sql/synapse/`), signed in as the Function App's managed identity.
 //!
-//! The build first compacts the window's day partitions through the lake adapter (as
-//! embedded), then runs `sql/synapse/05_build_state_summary.sql`: a CETAS writes the
-//! report of this run into a new folder and the `state_top_pizzas` view is switched to
-//! it in one statement, so Power BI reads the old report or the new one, never a mix.
+//! [`super::Refresh`] compacts the window's day partitions first (as embedded); the
+//! build then runs `sql/synapse/05_build_state_summary.sql`: a CETAS writes the report of
+//! this run into a new folder and the `state_top_pizzas` view is switched to it in one
+//! statement, so Power BI reads the old report or the new one, never a mix.
 
-use super::SummaryBuilder;
-use super::{RefreshReport, ReportWindow, SummaryError};
-use crate::azure::sql_script::{batches, fill, ValueRule};
-use crate::azure::tds::{Statement, TdsClient, TdsSession};
-use crate::lake::{compact_lake, LakeGate, LakeStore};
-use crate::stream::BoxFuture;
+use super::{EngineBuild, RefreshReport, ReportEngine, ReportWindow, SummaryError};
+use crate::lake::LakeStore;
+use crate::sql_script::{batches, fill, ValueRule};
+use crate::tds::{Statement, TdsClient, TdsSession};
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use std::sync::Arc;
+
+const ENGINE: &str = "Synapse";
 
 /// The build script; `{{run_id}}` names this run's table and folder.
 pub const BUILD_SQL: &str = include_str!("../../sql/synapse/05_build_state_summary.sql");
 
-pub struct SynapseSummary {
+pub struct SynapseEngine {
     session: TdsSession,
     lake: Arc<dyn LakeStore>,
-    gate: LakeGate,
 }
 
 /// Folder of the report runs in the lake (one `run=<run_id>/` folder per build).
@@ -87,18 +87,13 @@ pub fn build_batches(
             ("first_day", &first_day, ValueRule::Date),
             ("last_day", &last_day, ValueRule::Date),
         ],
-    )
-    .map_err(|e| SummaryError::Task(e.to_string()))?;
+    )?;
     Ok(batches(&script))
 }
 
-impl SynapseSummary {
-    pub fn new(session: TdsSession, lake: Arc<dyn LakeStore>, gate: LakeGate) -> Self {
-        SynapseSummary {
-            session,
-            lake,
-            gate,
-        }
+impl SynapseEngine {
+    pub fn new(session: TdsSession, lake: Arc<dyn LakeStore>) -> Self {
+        SynapseEngine { session, lake }
     }
 
     async fn run_batch(&self, batch: String) -> Result<(), SummaryError> {
@@ -116,7 +111,7 @@ impl SynapseSummary {
         self.session
             .run(statement)
             .await
-            .map_err(|e| SummaryError::Task(format!("Synapse: {e}")))
+            .map_err(|e| SummaryError::engine(ENGINE, e))
     }
 
     async fn count_report_rows(&self) -> Result<usize, SummaryError> {
@@ -137,40 +132,27 @@ impl SynapseSummary {
             .session
             .run(statement)
             .await
-            .map_err(|e| SummaryError::Task(format!("Synapse: {e}")))?;
+            .map_err(|e| SummaryError::engine(ENGINE, e))?;
         Ok(rows as usize)
     }
 
-    pub async fn refresh(&self, window: ReportWindow) -> Result<RefreshReport, SummaryError> {
-        let started = std::time::Instant::now();
-        let compaction =
-            compact_lake(self.lake.as_ref(), &self.gate, Some(window.utc_days())).await?;
+    async fn build_report(&self, window: ReportWindow) -> Result<EngineBuild, SummaryError> {
         let refreshed_at = crate::order::truncate_to_micros(Utc::now());
-        tracing::info!(run = run_id(refreshed_at), start = %window.start, end = %window.end, "building state_top_pizzas in Synapse");
+        tracing::info!(
+            run = run_id(refreshed_at),
+            "building state_top_pizzas in Synapse"
+        );
         for batch in build_batches(&window, refreshed_at)? {
             self.run_batch(batch).await?;
         }
         let report_rows = self.count_report_rows().await?;
         self.remove_stale_runs().await;
-        let report = RefreshReport {
-            as_of: crate::order::format_ts(&window.as_of),
-            window_start: crate::order::format_ts(&window.start),
-            window_end: crate::order::format_ts(&window.end),
-            refreshed_at: crate::order::format_ts(&refreshed_at),
+        Ok(EngineBuild {
+            refreshed_at,
             report_rows,
             // Synapse reads the partitions it needs itself; it does not say how many.
             files_read: 0,
-            partitions_compacted: compaction.partitions_compacted,
-            duration_ms: started.elapsed().as_millis() as u64,
-        };
-        self.record_last_build(&report).await?;
-        Ok(report)
-    }
-
-    /// Writes [`LAST_BUILD`]. A build whose record cannot be written counts as failed:
-    /// the next tick builds again rather than leave the timer unsure.
-    async fn record_last_build(&self, report: &RefreshReport) -> Result<(), SummaryError> {
-        write_last_build(self.lake.as_ref(), report).await
+        })
     }
 }
 
@@ -199,18 +181,17 @@ pub async fn read_last_build(lake: &dyn LakeStore) -> Result<Option<DateTime<Utc
         return Ok(None);
     }
     let bytes = lake.get(LAST_BUILD).await?;
-    let last: LastBuild = serde_json::from_slice(&bytes)
-        .map_err(|e| SummaryError::Task(format!("{LAST_BUILD} is unreadable: {e}")))?;
-    let as_of = crate::order::parse_timestamp(&last.as_of).ok_or_else(|| {
-        SummaryError::Task(format!(
-            "{LAST_BUILD}: as_of {:?} is not a timestamp",
-            last.as_of
-        ))
-    })?;
+    let unreadable = |reason: String| SummaryError::LastBuildUnreadable {
+        path: LAST_BUILD,
+        reason,
+    };
+    let last: LastBuild = serde_json::from_slice(&bytes).map_err(|e| unreadable(e.to_string()))?;
+    let as_of = crate::order::parse_timestamp(&last.as_of)
+        .ok_or_else(|| unreadable(format!("as_of {:?} is not a timestamp", last.as_of)))?;
     Ok(Some(as_of))
 }
 
-impl SynapseSummary {
+impl SynapseEngine {
     /// Deletes the files of old report runs (their external tables were dropped by the
     /// script). A failure here costs storage, not correctness: it is logged, and the next
     /// build tries again.
@@ -234,9 +215,26 @@ impl SynapseSummary {
     }
 }
 
-impl SummaryBuilder for SynapseSummary {
-    fn build(&self, window: ReportWindow) -> BoxFuture<'_, Result<RefreshReport, SummaryError>> {
-        Box::pin(self.refresh(window))
+impl ReportEngine for SynapseEngine {
+    fn name(&self) -> &'static str {
+        ENGINE
+    }
+
+    fn reads_rollups(&self) -> bool {
+        false
+    }
+
+    fn build(&self, window: ReportWindow) -> BoxFuture<'_, Result<EngineBuild, SummaryError>> {
+        Box::pin(self.build_report(window))
+    }
+
+    /// Writes [`LAST_BUILD`]. A build whose record cannot be written counts as failed:
+    /// the next tick builds again rather than leave the timer unsure.
+    fn record_build<'a>(
+        &'a self,
+        report: &'a RefreshReport,
+    ) -> BoxFuture<'a, Result<(), SummaryError>> {
+        Box::pin(write_last_build(self.lake.as_ref(), report))
     }
 
     fn last_built_as_of(&self) -> BoxFuture<'_, Result<Option<DateTime<Utc>>, SummaryError>> {

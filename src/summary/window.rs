@@ -9,6 +9,19 @@ use std::ops::RangeInclusive;
 /// The local hour of the nightly build: 02:00 in the report time zone (CONTRACT §6).
 pub const NIGHTLY_BUILD_HOUR: u32 = 2;
 
+/// A report time zone setting (`--report-time-zone`, `REPORT_TIME_ZONE`) that names no
+/// IANA zone.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an IANA time zone (e.g. UTC, America/Chicago)")]
+pub struct UnknownTimeZone(pub String);
+
+/// Reads the report time zone setting; both hosts read it here.
+pub fn parse_report_time_zone(text: &str) -> Result<Tz, UnknownTimeZone> {
+    text.trim()
+        .parse::<Tz>()
+        .map_err(|_| UnknownTimeZone(text.to_string()))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReportWindow {
     pub as_of: DateTime<Utc>,

@@ -4,6 +4,10 @@
 //! reference table and the `state_top_pizzas` report table, built by the SQL in
 //! `sql/duckdb/`. In Azure, Synapse serverless SQL plays this part over the same lake.
 //!
+//! It is the DuckDB adapter of the report engine port (`summary::ReportEngine`, in
+//! `engine.rs`). It sees the lake only through `LakeStore`: it lists partitions there,
+//! and hands DuckDB the files' local paths (`LakeStore::local_path`).
+//!
 //! DuckDB is opened on first use, not at start-up: opening it and binding its catalog
 //! costs about 100 ms and 30 MiB, which a process that only ingests or serves the report
 //! never needs. The report itself is served from a JSON copy of the tiny report table
@@ -12,23 +16,27 @@
 //! `dev`, or `refresh` while `dev` runs) out, as DuckDB's own lock did when it was
 //! opened eagerly.
 
+mod engine;
 mod report;
 
 pub use report::{report_row, ReportRow, ReportWindowInfo};
 
+use crate::files::{lock_exclusively, read_if_present, write_atomically, FileLock, LockError};
 use crate::lake::parquet::{schema, write_parquet};
-use crate::lake::rollup::{rollup_path_for, rollup_schema};
-use crate::lake::{LakeGate, COMPACTED_PREFIX, ORDERS_TABLE};
+use crate::lake::rollup::{rollup_path_for, rollup_schema, ROLLUP_TABLE};
+use crate::lake::{day_partitions, DayFiles, LakeError, LakeGate, LakeStore, ORDERS_TABLE};
 use crate::population::StatePopulation;
+use crate::sql_script::{fill, ScriptError, ValueRule};
 use crate::summary::ReportWindow;
 use arrow::array::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
 use duckdb::{params, Connection};
+use futures::executor::block_on;
 use serde::{Deserialize, Serialize};
-use std::fs::File;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 const ORDERS_ENRICHED_SQL: &str = include_str!("../../sql/duckdb/orders_enriched.sql");
@@ -36,12 +44,11 @@ const ADULT_POPULATION_SQL: &str = include_str!("../../sql/duckdb/adult_populati
 const STATE_TOP_PIZZAS_SQL: &str = include_str!("../../sql/duckdb/state_top_pizzas.sql");
 const REFRESH_LOG_SQL: &str = include_str!("../../sql/duckdb/refresh_log.sql");
 
-/// A zero-row file of the lake schema, outside the table folder: what the view and the
-/// summary read when there is nothing (yet) to read, so their columns always bind.
-const EMPTY_SCHEMA_FILE: &str = "_schema/orders_enriched/order_date=1970-01-01/empty.parquet";
+/// A zero-row file of the lake schema, beside the database (`DB.schema/`): what the view
+/// and the summary read when there is nothing (yet) to read, so their columns always bind.
+const EMPTY_SCHEMA_FILE: &str = "orders_enriched/order_date=1970-01-01/empty.parquet";
 /// The same for the daily customer roll-ups.
-const EMPTY_ROLLUP_FILE: &str =
-    "_schema/orders_daily_customers/order_date=1970-01-01/empty.parquet";
+const EMPTY_ROLLUP_FILE: &str = "orders_daily_customers/order_date=1970-01-01/empty.parquet";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
@@ -51,10 +58,30 @@ pub enum WarehouseError {
         #[source]
         source: duckdb::Error,
     },
-    #[error("warehouse: {0}")]
-    Io(String),
+    #[error("warehouse file {}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("warehouse {} is in use by another process (is `pizza-pipeline dev` still running on this data dir?)", .0.display())]
     InUse(PathBuf),
+    #[error("warehouse: {0}")]
+    Lake(#[from] LakeError),
+    /// The embedded warehouse reads lake files on this machine only.
+    #[error("warehouse: lake file {0} has no copy on this machine for DuckDB to read")]
+    NotLocal(String),
+    #[error("warehouse SQL: {0}")]
+    Script(#[from] ScriptError),
+}
+
+impl WarehouseError {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WarehouseError + '_ {
+        move |source| WarehouseError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 fn db_error(context: impl Into<String>) -> impl FnOnce(duckdb::Error) -> WarehouseError {
@@ -99,22 +126,25 @@ pub struct Warehouse {
     /// works on its own clone.
     conn: Mutex<Option<Connection>>,
     /// Held (locked) for the warehouse's lifetime.
-    _lock: File,
-    lake_root: PathBuf,
+    _lock: FileLock,
+    lake: Arc<dyn LakeStore>,
     gate: LakeGate,
     view_reads_lake: AtomicBool,
+    /// The report as served, once read or built; `served_generation` counts its changes.
+    served: RwLock<Option<Arc<ServedReport>>>,
+    served_generation: AtomicU64,
 }
 
 impl Warehouse {
-    /// Opens (creating) `db_path` over the lake at `lake_root`, (re)loads the population
-    /// reference and makes sure every object exists.
+    /// Opens (creating) `db_path` over `lake`, (re)loads the population reference and
+    /// makes sure every object exists.
     pub fn open(
         db_path: &Path,
-        lake_root: &Path,
+        lake: Arc<dyn LakeStore>,
         gate: LakeGate,
         population: &[StatePopulation],
     ) -> Result<Self, WarehouseError> {
-        let warehouse = Self::open_deferred(db_path, lake_root, gate, population)?;
+        let warehouse = Self::open_deferred(db_path, lake, gate, population)?;
         warehouse.connection()?;
         Ok(warehouse)
     }
@@ -122,27 +152,24 @@ impl Warehouse {
     /// Claims `db_path` for this process but opens DuckDB only on first use.
     pub fn open_deferred(
         db_path: &Path,
-        lake_root: &Path,
+        lake: Arc<dyn LakeStore>,
         gate: LakeGate,
         population: &[StatePopulation],
     ) -> Result<Self, WarehouseError> {
         let lock = lock_beside(db_path)?;
-        std::fs::create_dir_all(lake_root)
-            .map_err(|e| WarehouseError::Io(format!("{}: {e}", lake_root.display())))?;
-        write_empty_schema_file(lake_root)?;
-        Ok(Warehouse {
+        let warehouse = Warehouse {
             db_path: db_path.to_path_buf(),
             population: population.to_vec(),
             conn: Mutex::new(None),
             _lock: lock,
-            lake_root: lake_root.to_path_buf(),
+            lake,
             gate,
             view_reads_lake: AtomicBool::new(false),
-        })
-    }
-
-    pub fn lake_root(&self) -> &Path {
-        &self.lake_root
+            served: RwLock::new(None),
+            served_generation: AtomicU64::new(0),
+        };
+        warehouse.write_empty_files()?;
+        Ok(warehouse)
     }
 
     /// A connection of its own, opening the database on first use.
@@ -171,6 +198,8 @@ impl Warehouse {
         self.load_population(&mut conn)?;
         conn.execute_batch(REFRESH_LOG_SQL)
             .map_err(db_error("create refresh_log"))?;
+        // The view's file also defines `first_received`, which the report reads with.
+        self.ensure_orders_view(&conn)?;
         if !self.has_report_table(&conn)? {
             self.build_report(
                 &conn,
@@ -179,7 +208,6 @@ impl Warehouse {
                 Utc::now(),
             )?;
         }
-        self.ensure_orders_view(&conn)?;
         Ok(conn)
     }
 
@@ -226,65 +254,82 @@ impl Warehouse {
         if self.view_reads_lake.load(Ordering::Acquire) {
             return Ok(());
         }
-        let has_files = self.partition_days()?.into_iter().next().is_some();
+        let has_files = !block_on(day_partitions(self.lake.as_ref(), None))?.is_empty();
         let source = if has_files {
-            sql_string(&format!(
-                "{}/{ORDERS_TABLE}/*/*.parquet",
-                self.lake_root.display()
-            ))
+            let table = self
+                .lake
+                .local_path(ORDERS_TABLE)
+                .ok_or_else(|| WarehouseError::NotLocal(ORDERS_TABLE.into()))?;
+            format!("{}/*/*.parquet", table.display())
         } else {
-            sql_string(&self.empty_schema_file())
+            self.empty_file(EMPTY_SCHEMA_FILE)
         };
-        let ddl = ORDERS_ENRICHED_SQL.replace("{{lake_glob}}", &source);
+        let ddl = fill(
+            ORDERS_ENRICHED_SQL,
+            &[("lake_glob", &sql_string(&source), ValueRule::SqlStrings)],
+        )?;
         conn.execute_batch(&ddl)
             .map_err(db_error("create orders_enriched"))?;
         self.view_reads_lake.store(has_files, Ordering::Release);
         Ok(())
     }
 
-    fn empty_schema_file(&self) -> String {
-        self.lake_root.join(EMPTY_SCHEMA_FILE).display().to_string()
+    /// Folder beside the database for the zero-row files (`DB.schema/`).
+    fn empty_files_dir(&self) -> PathBuf {
+        self.db_path.with_extension("schema")
     }
 
-    /// Days that have a partition folder, sorted.
-    fn partition_days(&self) -> Result<Vec<NaiveDate>, WarehouseError> {
-        let table = self.lake_root.join(ORDERS_TABLE);
-        let entries = match std::fs::read_dir(&table) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(WarehouseError::Io(format!("{}: {e}", table.display()))),
-        };
-        let mut days: Vec<NaiveDate> = entries
-            .filter_map(|e| e.ok())
-            .filter_map(|e| crate::lake::day_of(&e.file_name().to_string_lossy()))
-            .collect();
-        days.sort_unstable();
-        Ok(days)
+    fn empty_file(&self, relative: &str) -> String {
+        self.empty_files_dir().join(relative).display().to_string()
     }
 
-    /// The Parquet files of the partitions that overlap `window`.
+    fn write_empty_files(&self) -> Result<(), WarehouseError> {
+        for (relative, schema) in [
+            (EMPTY_SCHEMA_FILE, schema()),
+            (EMPTY_ROLLUP_FILE, rollup_schema()),
+        ] {
+            let path = self.empty_files_dir().join(relative);
+            if read_if_present(&path)
+                .map_err(WarehouseError::io(&path))?
+                .is_some()
+            {
+                continue;
+            }
+            let bytes = write_parquet(&RecordBatch::new_empty(schema))?;
+            write_atomically(&path, &bytes).map_err(WarehouseError::io(&path))?;
+        }
+        Ok(())
+    }
+
+    /// Where DuckDB finds the lake file `path`.
+    fn local(&self, path: &str) -> Result<String, WarehouseError> {
+        self.lake
+            .local_path(path)
+            .map(|local| local.display().to_string())
+            .ok_or_else(|| WarehouseError::NotLocal(path.to_string()))
+    }
+
+    /// The Parquet files of the partitions that overlap `window`, in the four lists the
+    /// report reads.
     fn window_files(&self, window: &ReportWindow) -> Result<WindowFiles, WarehouseError> {
         let days = window.utc_days();
+        let partitions = block_on(day_partitions(self.lake.as_ref(), Some(&days)))?;
+        let whole_compacted = |p: &DayFiles| p.is_compacted() && window.covers_utc_day(p.day);
+        let rollups: BTreeSet<String> = if partitions.iter().any(whole_compacted) {
+            block_on(self.lake.list(ROLLUP_TABLE))?
+                .into_iter()
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
         let mut files = WindowFiles::default();
-        for day in self
-            .partition_days()?
-            .into_iter()
-            .filter(|d| days.contains(d))
-        {
-            let dir = self.lake_root.join(crate::lake::partition_dir(day));
-            let entries = std::fs::read_dir(&dir)
-                .map_err(|e| WarehouseError::Io(format!("{}: {e}", dir.display())))?;
-            let mut names: Vec<String> = entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|name| name.ends_with(".parquet") && !name.starts_with('.'))
-                .collect();
-            names.sort();
-            let compacted = names.len() == 1 && names[0].starts_with(COMPACTED_PREFIX);
-            let whole = window.covers_utc_day(day);
+        for partition in &partitions {
+            let compacted = partition.is_compacted();
+            let whole = window.covers_utc_day(partition.day);
             if compacted && whole {
-                if let Some(rollup) = self.rollup_of(day, &names[0]) {
-                    files.rollups.push(rollup);
+                let rollup = rollup_path_for(&partition.files[0]).filter(|r| rollups.contains(r));
+                if let Some(rollup) = rollup {
+                    files.rollups.push(self.local(&rollup)?);
                     continue;
                 }
             }
@@ -293,20 +338,11 @@ impl Warehouse {
                 (true, false) => &mut files.edge_days,
                 (false, _) => &mut files.mixed,
             };
-            list.extend(
-                names
-                    .iter()
-                    .map(|name| dir.join(name).display().to_string()),
-            );
+            for file in &partition.files {
+                list.push(self.local(file)?);
+            }
         }
         Ok(files)
-    }
-
-    /// The roll-up of the compacted file `compacted` of `day`, if it has been written.
-    fn rollup_of(&self, day: NaiveDate, compacted: &str) -> Option<String> {
-        let lake_path = format!("{}/{compacted}", crate::lake::partition_dir(day));
-        let path = self.lake_root.join(rollup_path_for(&lake_path)?);
-        path.is_file().then(|| path.display().to_string())
     }
 
     /// Builds `state_top_pizzas` for `window` and logs the run.
@@ -336,7 +372,7 @@ impl Warehouse {
         )
         .map_err(db_error("log the refresh"))?;
         self.ensure_orders_view(&conn)?;
-        self.write_served_report(&ServedReport {
+        self.serve(ServedReport {
             last_as_of: Some(window.as_of),
             rows: report::read_report(&conn, None)?,
         })?;
@@ -355,11 +391,22 @@ impl Warehouse {
         files: &WindowFiles,
         refreshed_at: DateTime<Utc>,
     ) -> Result<usize, WarehouseError> {
-        let sql = STATE_TOP_PIZZAS_SQL
-            .replace("{{rollup_files}}", &self.rollup_list(&files.rollups))
-            .replace("{{whole_day_files}}", &self.file_list(&files.whole_days))
-            .replace("{{edge_day_files}}", &self.file_list(&files.edge_days))
-            .replace("{{mixed_files}}", &self.file_list(&files.mixed));
+        let order_files = |list: &[String]| list_literal(list, &self.empty_file(EMPTY_SCHEMA_FILE));
+        let rollup_files = list_literal(&files.rollups, &self.empty_file(EMPTY_ROLLUP_FILE));
+        let (whole, edge, mixed) = (
+            order_files(&files.whole_days),
+            order_files(&files.edge_days),
+            order_files(&files.mixed),
+        );
+        let sql = fill(
+            STATE_TOP_PIZZAS_SQL,
+            &[
+                ("rollup_files", &rollup_files, ValueRule::SqlStrings),
+                ("whole_day_files", &whole, ValueRule::SqlStrings),
+                ("edge_day_files", &edge, ValueRule::SqlStrings),
+                ("mixed_files", &mixed, ValueRule::SqlStrings),
+            ],
+        )?;
         conn.execute(
             &sql,
             params![
@@ -377,17 +424,6 @@ impl Warehouse {
             })
             .map_err(db_error("count state_top_pizzas"))?;
         Ok(rows as usize)
-    }
-
-    /// A DuckDB list literal of order files; an empty list reads the zero-row schema file.
-    fn file_list(&self, files: &[String]) -> String {
-        list_literal(files, &self.empty_schema_file())
-    }
-
-    /// A DuckDB list literal of roll-up files (or of the zero-row roll-up file).
-    fn rollup_list(&self, files: &[String]) -> String {
-        let empty = self.lake_root.join(EMPTY_ROLLUP_FILE);
-        list_literal(files, &empty.display().to_string())
     }
 
     /// When the last summary was built, for the timer's past-due check.
@@ -415,42 +451,73 @@ impl Warehouse {
         self.ensure_orders_view(&conn)?;
         let source = match day {
             Some(day) => {
-                let dir = self.lake_root.join(crate::lake::partition_dir(day));
-                if !dir.exists() {
+                let days = day..=day;
+                let Some(partition) =
+                    block_on(day_partitions(self.lake.as_ref(), Some(&days)))?.pop()
+                else {
                     return Ok(None);
-                }
-                let pattern = sql_string(&format!("{}/*.parquet", dir.display()));
-                let cte = ORDERS_ENRICHED_SQL
-                    .split_once("VIEW orders_enriched AS")
-                    .map(|(_, select)| select.trim_end().trim_end_matches(';').to_string())
-                    .expect("orders_enriched.sql is a CREATE VIEW … AS SELECT");
-                format!("({})", cte.replace("{{lake_glob}}", &pattern))
+                };
+                let files: Vec<String> = partition
+                    .files
+                    .iter()
+                    .map(|file| self.local(file))
+                    .collect::<Result<_, _>>()?;
+                format!("first_received({})", list_literal(&files, ""))
             }
             None => "orders_enriched".to_string(),
         };
         report::order_as_json(&conn, &source, order_id)
     }
 
-    /// The report as served: from `warehouse.report.json` when it is there (no DuckDB
-    /// needed), else read from the database and written there for the next start.
+    /// The report as served: kept in memory once read or built; at first from
+    /// `warehouse.report.json` when it is there (no DuckDB needed), else read from the
+    /// database and written there for the next start.
     pub fn served_report(&self) -> Result<ServedReport, WarehouseError> {
+        Ok(self.served()?.as_ref().clone())
+    }
+
+    /// The report as served, shared.
+    pub fn served(&self) -> Result<Arc<ServedReport>, WarehouseError> {
+        if let Some(served) = self.served.read().unwrap().clone() {
+            return Ok(served);
+        }
         let path = self.served_report_path();
-        match std::fs::read(&path) {
-            Ok(bytes) => match serde_json::from_slice(&bytes) {
-                Ok(served) => return Ok(served),
+        let copy = read_if_present(&path).map_err(WarehouseError::io(&path))?;
+        if let Some(bytes) = copy {
+            match serde_json::from_slice::<ServedReport>(&bytes) {
+                Ok(served) => return Ok(self.keep_served(served)),
                 Err(e) => {
                     tracing::warn!(file = %path.display(), error = %e, "unreadable report copy; reading the warehouse instead")
                 }
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(WarehouseError::Io(format!("{}: {e}", path.display()))),
+            }
         }
         let served = ServedReport {
             last_as_of: self.last_refresh_as_of()?,
             rows: self.report_rows()?,
         };
+        self.serve(served)?;
+        self.served()
+    }
+
+    /// How many times the served report has changed: a cache of it is current while
+    /// this has not moved.
+    pub fn served_generation(&self) -> u64 {
+        self.served_generation.load(Ordering::Acquire)
+    }
+
+    /// Makes `served` the report as served: written to the copy first, so a restart
+    /// never serves an older report than this process did.
+    fn serve(&self, served: ServedReport) -> Result<(), WarehouseError> {
         self.write_served_report(&served)?;
-        Ok(served)
+        self.keep_served(served);
+        Ok(())
+    }
+
+    fn keep_served(&self, served: ServedReport) -> Arc<ServedReport> {
+        let served = Arc::new(served);
+        *self.served.write().unwrap() = Some(served.clone());
+        self.served_generation.fetch_add(1, Ordering::AcqRel);
+        served
     }
 
     fn served_report_path(&self) -> PathBuf {
@@ -461,13 +528,8 @@ impl Warehouse {
     /// an older copy behind, its older `last_as_of` makes the timer rebuild at start.
     fn write_served_report(&self, served: &ServedReport) -> Result<(), WarehouseError> {
         let path = self.served_report_path();
-        let staging = path.with_extension("json.tmp");
-        let io = |e: std::io::Error| WarehouseError::Io(format!("{}: {e}", path.display()));
         let bytes = serde_json::to_vec(served).expect("report rows serialise");
-        let mut file = File::create(&staging).map_err(io)?;
-        std::io::Write::write_all(&mut file, &bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&staging, &path).map_err(io)
+        write_atomically(&path, &bytes).map_err(WarehouseError::io(&path))
     }
 
     pub fn report_rows(&self) -> Result<Vec<ReportRow>, WarehouseError> {
@@ -505,45 +567,14 @@ fn list_literal(files: &[String], empty: &str) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
-/// Takes `DB.lock` beside the database, exclusively, for as long as the file stays open.
-fn lock_beside(db_path: &Path) -> Result<File, WarehouseError> {
+/// Takes `DB.lock` beside the database, exclusively, for the warehouse's lifetime.
+fn lock_beside(db_path: &Path) -> Result<FileLock, WarehouseError> {
     let mut name = db_path.as_os_str().to_owned();
     name.push(".lock");
-    let lock_path = PathBuf::from(name);
-    if let Some(parent) = lock_path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| WarehouseError::Io(format!("{}: {e}", parent.display())))?;
-    }
-    let file = File::create(&lock_path)
-        .map_err(|e| WarehouseError::Io(format!("{}: {e}", lock_path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(WarehouseError::InUse(db_path.into())),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(WarehouseError::Io(format!("{}: {e}", lock_path.display())))
-        }
-    }
-}
-
-fn write_empty_schema_file(lake_root: &Path) -> Result<(), WarehouseError> {
-    write_empty_file(lake_root, EMPTY_SCHEMA_FILE, schema())?;
-    write_empty_file(lake_root, EMPTY_ROLLUP_FILE, rollup_schema())
-}
-
-fn write_empty_file(
-    lake_root: &Path,
-    relative: &str,
-    schema: arrow::datatypes::SchemaRef,
-) -> Result<(), WarehouseError> {
-    let path = lake_root.join(relative);
-    if path.exists() {
-        return Ok(());
-    }
-    let bytes = write_parquet(&RecordBatch::new_empty(schema))
-        .map_err(|e| WarehouseError::Io(e.to_string()))?;
-    let io = |e: std::io::Error| WarehouseError::Io(format!("{}: {e}", path.display()));
-    std::fs::create_dir_all(path.parent().unwrap()).map_err(io)?;
-    std::fs::write(&path, bytes).map_err(io)
+    lock_exclusively(Path::new(&name)).map_err(|e| match e {
+        LockError::Held(_) => WarehouseError::InUse(db_path.into()),
+        LockError::Io { path, source } => WarehouseError::Io { path, source },
+    })
 }
 
 /// A SQL string literal (paths are ours, but quote them properly anyway).

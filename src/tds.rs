@@ -5,9 +5,9 @@
 //! token is about to expire; a statement that failed for a transient reason (a dropped
 //! connection, a failover, throttling) is run once more on a fresh connection.
 
-use crate::stream::BoxFuture;
 use azure_core::credentials::TokenCredential;
 use azure_core::time::OffsetDateTime;
+use futures::future::BoxFuture;
 use std::sync::Arc;
 use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
 use tokio::net::TcpStream;

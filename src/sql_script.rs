@@ -1,4 +1,5 @@
-//! SQL scripts of `sql/azure_sql/` and `sql/synapse/` as the adapters run them.
+//! SQL scripts of `sql/` as the adapters run them: the one filler of `{{placeholders}}`
+//! for every engine (Azure SQL, Synapse, DuckDB).
 //!
 //! A file is a sequence of batches separated by lines holding only `GO` (the separator
 //! of sqlcmd and SSMS, so the same file runs by hand too). `{{name}}` placeholders stand
@@ -31,6 +32,9 @@ pub enum ValueRule {
     Timestamp,
     /// A day `YYYY-MM-DD`.
     Date,
+    /// A single-quoted SQL string (quotes inside doubled), or a `[...]` list of them
+    /// separated by commas: the file lists the DuckDB warehouse hands `read_parquet`.
+    SqlStrings,
 }
 
 impl ValueRule {
@@ -68,6 +72,45 @@ impl ValueRule {
                 .filter(|_| value.len() == 10)
                 .map(|_| ())
                 .ok_or("a day YYYY-MM-DD"),
+            ValueRule::SqlStrings => is_string_list(value)
+                .then_some(())
+                .ok_or("a quoted SQL string, or a [...] list of them (quotes inside doubled)"),
+        }
+    }
+}
+
+/// Whether `value` is `'…'` or `['…', '…', …]`, every quote inside a string doubled, so
+/// nothing in it can leave its literals.
+fn is_string_list(value: &str) -> bool {
+    let (inner, listed) = match value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
+        Some(inner) => (inner, true),
+        None => (value, false),
+    };
+    let mut rest = inner.trim_start();
+    let mut strings = 0;
+    loop {
+        let Some(mut body) = rest.strip_prefix('\'') else {
+            return false;
+        };
+        // The literal ends at the first quote that is not doubled.
+        loop {
+            let Some(quote) = body.find('\'') else {
+                return false;
+            };
+            body = &body[quote + 1..];
+            match body.strip_prefix('\'') {
+                Some(after_doubled) => body = after_doubled,
+                None => break,
+            }
+        }
+        strings += 1;
+        rest = body.trim_start();
+        if rest.is_empty() {
+            return listed || strings == 1;
+        }
+        match rest.strip_prefix(',') {
+            Some(after) if listed => rest = after.trim_start(),
+            _ => return false,
         }
     }
 }
@@ -136,6 +179,37 @@ fn has_code(batch: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_lists_are_quoted_strings_and_nothing_else() {
+        let ok = ValueRule::SqlStrings;
+        for value in [
+            "'/lake/a.parquet'",
+            "['/lake/a.parquet']",
+            "['/lake/a.parquet', '/lake/o''brien/b.parquet']",
+            "['']",
+        ] {
+            assert_eq!(ok.check(value), Ok(()), "{value}");
+        }
+        for value in [
+            "",
+            "[]",
+            "'a', 'b'",
+            "'a' OR 1=1",
+            "['a'); DROP TABLE t; --']",
+            "['a' 'b']",
+            "['a',]",
+            "'unterminated",
+            "['a''']x",
+        ] {
+            assert!(ok.check(value).is_err(), "{value}");
+        }
+        let filled = fill(
+            "SELECT * FROM read_parquet({{files}})",
+            &[("files", "['x''y']", ok)],
+        );
+        assert_eq!(filled.unwrap(), "SELECT * FROM read_parquet(['x''y'])");
+    }
 
     #[test]
     fn splits_on_go_lines_only() {

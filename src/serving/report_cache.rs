@@ -1,0 +1,92 @@
+//! The HTTP copy of the report: `state_top_pizzas` pre-serialised per state, with an
+//! ETag, rebuilt whenever the warehouse's served report changes. `GET /api/report`
+//! answers from it without touching DuckDB.
+
+use crate::warehouse::{ReportRow, ReportWindowInfo, Warehouse, WarehouseError};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// The report table, pre-serialised per state.
+#[derive(Debug, Default)]
+pub struct ReportCache {
+    by_state: HashMap<String, Bytes>,
+    pub etag: String,
+    pub window: Option<ReportWindowInfo>,
+}
+
+impl ReportCache {
+    pub fn from_rows(rows: &[ReportRow]) -> Self {
+        let mut grouped: HashMap<&str, Vec<_>> = HashMap::new();
+        for row in rows {
+            grouped
+                .entry(row.state.as_str())
+                .or_default()
+                .push(row.to_json());
+        }
+        let window = rows.first().map(ReportRow::window_info);
+        let etag = match &window {
+            Some(w) => format!("\"r{}\"", w.refreshed_at.timestamp_micros()),
+            None => "\"r0\"".to_string(),
+        };
+        let by_state = grouped
+            .into_iter()
+            .map(|(state, rows)| {
+                (
+                    state.to_string(),
+                    Bytes::from(serde_json::to_vec(&rows).expect("json")),
+                )
+            })
+            .collect();
+        ReportCache {
+            by_state,
+            etag,
+            window,
+        }
+    }
+
+    /// The JSON array for `state` (`[]` when it had no sales).
+    pub fn state_json(&self, state: &str) -> Bytes {
+        self.by_state
+            .get(state)
+            .cloned()
+            .unwrap_or_else(|| Bytes::from_static(b"[]"))
+    }
+}
+
+/// The [`ReportCache`] of the warehouse's served report, rebuilt when that changes.
+pub struct ServedReports {
+    warehouse: Arc<Warehouse>,
+    /// The cache, and the warehouse's served generation it was built from.
+    current: RwLock<(u64, Arc<ReportCache>)>,
+}
+
+impl ServedReports {
+    /// Reads the served report now, so a start with an unreadable one fails at once.
+    pub fn new(warehouse: Arc<Warehouse>) -> Result<Self, WarehouseError> {
+        let served = ServedReports {
+            warehouse,
+            current: RwLock::new((0, Arc::new(ReportCache::default()))),
+        };
+        served.current()?;
+        Ok(served)
+    }
+
+    /// The cache of the report as served now.
+    pub fn current(&self) -> Result<Arc<ReportCache>, WarehouseError> {
+        let generation = self.warehouse.served_generation();
+        {
+            let (built_from, cache) = &*self.current.read().unwrap();
+            if *built_from == generation && generation != 0 {
+                return Ok(cache.clone());
+            }
+        }
+        // Read the generation before the rows: should a build land in between, the
+        // cache is merely rebuilt once more on the next request.
+        let served = self.warehouse.served()?;
+        let generation = generation.max(1).min(self.warehouse.served_generation());
+        let cache = Arc::new(ReportCache::from_rows(&served.rows));
+        *self.current.write().unwrap() = (generation, cache.clone());
+        Ok(cache)
+    }
+}

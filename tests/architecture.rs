@@ -1,0 +1,273 @@
+//! The layout rules of `docs/ARCHITECTURE.md` §10, checked on the source itself.
+//!
+//! A module here is a top-level module of `src/` (`src/lake/` and everything in it is
+//! `lake`); what it imports is every `crate::<module>` path written in it. The rules:
+//!
+//! - no module imports a module that imports it back, directly or round a longer loop:
+//!   the imports form a graph without cycles, so the core sits below its adapters and
+//!   the hosts sit on top;
+//! - the two hosts, `host` (embedded) and `azure`, never import each other;
+//! - the warehouse reads the lake only through `LakeStore` (no `std::fs` in it);
+//! - errors are typed: no `Result<_, String>` anywhere in `src/`;
+//! - one place writes the HTTP API's error bodies (`src/api_error.rs`) and one the
+//!   invocation answers (`invocation_reply` in `src/functions/mod.rs`).
+//!
+//! `cargo test --release --test architecture -- --nocapture` also prints the module map.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every `.rs` file under `dir`, with its text.
+fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                files.push((path, text));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The top-level module a file belongs to (`None` for `lib.rs` and `main.rs`).
+fn module_of(path: &Path) -> Option<String> {
+    let relative = path.strip_prefix(src()).unwrap();
+    let first = relative.components().next()?.as_os_str().to_string_lossy();
+    let name = first.trim_end_matches(".rs").to_string();
+    (!matches!(name.as_str(), "lib" | "main")).then_some(name)
+}
+
+/// The text without `//` comments (doc comments name modules without importing them).
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.find("//") {
+            // A `//` inside a string literal (a URL) is rare in paths that matter here:
+            // only text after it is dropped, which can only hide an import, not add one.
+            Some(at) => &line[..at],
+            None => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The top-level modules named by `crate::…` paths in `code`, including every name of a
+/// `crate::{a, b::c}` group.
+fn imported_modules(code: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("crate::") {
+        let after = &rest[at + "crate::".len()..];
+        if let Some(group) = after.strip_prefix('{') {
+            let mut depth = 1;
+            let mut name = String::new();
+            let mut at_name_start = true;
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 1 => at_name_start = true,
+                    _ => {}
+                }
+                if depth == 0 {
+                    break;
+                }
+                if depth == 1 && at_name_start {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        name.push(c);
+                    } else if !name.is_empty() {
+                        found.insert(std::mem::take(&mut name));
+                        at_name_start = false;
+                    }
+                }
+            }
+            if !name.is_empty() {
+                found.insert(name);
+            }
+        } else {
+            let name: String = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                found.insert(name);
+            }
+        }
+        rest = after;
+    }
+    found
+}
+
+fn import_graph() -> Graph {
+    let mut graph = Graph::new();
+    for (path, text) in sources(&src()) {
+        let Some(module) = module_of(&path) else {
+            continue;
+        };
+        let imports = imported_modules(&without_comments(&text));
+        let entry = graph.entry(module.clone()).or_default();
+        entry.extend(imports.into_iter().filter(|m| *m != module));
+    }
+    graph
+}
+
+/// A cycle of the graph, as the modules along it, if there is one.
+fn find_cycle(graph: &Graph) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &Graph,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| n == node) {
+            let mut cycle = path[start..].to_vec();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_string());
+        for next in graph.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_modules_import_each_other_without_cycles() {
+    let graph = import_graph();
+    println!("module map (a module -> what it imports):");
+    for (module, imports) in &graph {
+        let imports: Vec<&str> = imports.iter().map(String::as_str).collect();
+        println!("  {module} -> {}", imports.join(", "));
+    }
+    assert!(graph.len() >= 15, "the scan found the modules: {graph:?}");
+    assert!(
+        graph["warehouse"].contains("summary") && graph["host"].contains("warehouse"),
+        "the scan sees imports: {graph:?}"
+    );
+    if let Some(cycle) = find_cycle(&graph) {
+        panic!("import cycle: {}", cycle.join(" -> "));
+    }
+}
+
+#[test]
+fn a_cycle_is_found_where_there_is_one() {
+    let mut graph = Graph::new();
+    let edge = |graph: &mut Graph, a: &str, b: &str| {
+        graph.entry(a.into()).or_default().insert(b.into());
+    };
+    edge(&mut graph, "summary", "lake");
+    edge(&mut graph, "lake", "order");
+    assert_eq!(find_cycle(&graph), None);
+    edge(&mut graph, "order", "summary");
+    assert_eq!(
+        find_cycle(&graph).unwrap(),
+        ["lake", "order", "summary", "lake"]
+    );
+    assert_eq!(
+        imported_modules("use crate::{lake::{a, b}, summary::X};\nlet x = crate::order::f();"),
+        ["lake", "order", "summary"].map(String::from).into()
+    );
+}
+
+#[test]
+fn the_two_hosts_never_import_each_other() {
+    let graph = import_graph();
+    assert!(!graph["host"].contains("azure"), "{:?}", graph["host"]);
+    assert!(!graph["azure"].contains("host"), "{:?}", graph["azure"]);
+}
+
+#[test]
+fn the_warehouse_reads_the_lake_only_through_its_port() {
+    for (path, text) in sources(&src().join("warehouse")) {
+        assert!(
+            !text.contains("std::fs"),
+            "{} touches files directly",
+            path.display()
+        );
+    }
+}
+
+/// Each `Result<…>` whose error type is `String`.
+fn string_errors(code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("Result<") {
+        let after = &rest[at + "Result<".len()..];
+        let mut depth = 1;
+        let mut last_arg_start = 0;
+        let mut end = after.len();
+        for (i, c) in after.char_indices() {
+            match c {
+                '<' | '(' | '[' => depth += 1,
+                '>' | ')' | ']' => depth -= 1,
+                ',' if depth == 1 => last_arg_start = i + 1,
+                _ => {}
+            }
+            if depth == 0 {
+                end = i;
+                break;
+            }
+        }
+        if last_arg_start > 0 && after[last_arg_start..end].trim() == "String" {
+            found.push(format!("Result<{}>", &after[..end]));
+        }
+        rest = after;
+    }
+    found
+}
+
+#[test]
+fn errors_are_typed() {
+    assert_eq!(
+        string_errors("fn f() -> Result<Vec<(u8, u8)>, String> {} fn g() -> Result<(), E> {}"),
+        ["Result<Vec<(u8, u8)>, String>"]
+    );
+    for (path, text) in sources(&src()) {
+        let found = string_errors(&without_comments(&text));
+        assert!(found.is_empty(), "{}: {found:?}", path.display());
+    }
+}
+
+#[test]
+fn one_place_writes_each_kind_of_error_answer() {
+    for (path, text) in sources(&src()) {
+        let code = without_comments(&text);
+        let relative = path.strip_prefix(src()).unwrap().to_string_lossy();
+        if relative != "api_error.rs" {
+            assert!(
+                !code.contains(r#""error":"#) && !code.contains(r#""error" :"#),
+                "{relative} writes an HTTP error body of its own"
+            );
+        }
+        if relative != "functions/mod.rs" && relative != "functions/invocation.rs" {
+            assert!(
+                !code.contains("InvocationResponse {"),
+                "{relative} writes an invocation answer of its own"
+            );
+        }
+    }
+}

@@ -35,6 +35,10 @@ pub enum Command {
     Refresh(RefreshArgs),
     /// Print the report rows of one state as JSON (while `dev` is stopped).
     Report(ReportArgs),
+    /// Print the books: per UTC order day, where every order went (while `dev` is
+    /// stopped; while it runs, GET /api/ledger). Exits with an error when a day does not
+    /// balance.
+    Ledger(LedgerArgs),
     /// The Census adult-population reference.
     Population {
         #[command(subcommand)]
@@ -158,6 +162,24 @@ pub struct ReportArgs {
     /// USPS state code, e.g. TX.
     #[arg(long)]
     pub state: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LedgerArgs {
+    #[arg(long, env = "PIZZA_DATA_DIR", default_value = "pizza-data")]
+    pub data_dir: PathBuf,
+    /// First UTC order day (YYYY-MM-DD); default: the first day of the report's window.
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last UTC order day (YYYY-MM-DD); default: the last day of the report's window.
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Print the ledger as JSON (as GET /api/ledger answers) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The lake container `dev` ran with (see `dev --lake-url`), if any.
+    #[arg(long, env = "PIZZA_LAKE_URL", hide_env_values = true)]
+    pub lake_url: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]

@@ -8,7 +8,7 @@ use crate::customers::Customer;
 use crate::enrich::EnrichedOrder;
 use crate::lake::parquet::{to_record_batch, write_parquet};
 use crate::lake::rollup::{rollup_file, rollup_path_for};
-use crate::lake::{partition_dir, COMPACTED_PREFIX};
+use crate::lake::{partition_dir, COMPACTED_PREFIX, GENERATED_PARTITION};
 use crate::order::{OrderEvent, PizzaType};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
@@ -151,7 +151,8 @@ fn write_day(
             EnrichedOrder {
                 event,
                 customer: Some(customer.clone()),
-                stream_partition: "0".to_string(),
+                // Not from the stream: the ledger counts these apart from accepted orders.
+                stream_partition: GENERATED_PARTITION.to_string(),
                 stream_seq: first_id + i,
                 enriched_at: order_ts + Duration::seconds(2),
             }

@@ -7,11 +7,13 @@
 //! 3. [`stream`] — the durable order stream (Event Hubs; an SQLite log embedded).
 //! 4. [`functions`] `enrich_orders` — joins [`customers`] in [`enrich`], lands the rows
 //!    in the [`lake`] (Parquet, one folder per day).
-//! 5. [`warehouse`] — `orders_enriched` over the lake; [`summary`] builds
-//!    `state_top_pizzas` with the [`population`] reference.
+//! 5. [`summary`] — the report window and the refresh use-case, which has an engine
+//!    build `state_top_pizzas` with the [`population`] reference: the [`warehouse`]
+//!    (DuckDB over the lake) embedded, Synapse in Azure.
 //! 6. [`azure`] — `serve`: the same functions on Event Hubs, Azure SQL, ADLS Gen2 and
 //!    Synapse (the adapters sit beside their ports above).
-//! 7. [`host`] — the embedded host that plays the Functions host on one machine;
+//! 7. [`ledger`] — the books: per UTC order day, where every order went.
+//! 8. [`host`] — the embedded host that plays the Functions host on one machine;
 //!    [`serving`] — its read API and dashboard. [`server`] is the HTTP server both
 //!    hosts run.
 //!
@@ -31,6 +33,7 @@ pub mod generate;
 #[cfg(feature = "embedded")]
 pub mod host;
 pub mod lake;
+pub mod ledger;
 pub mod metrics;
 pub mod order;
 pub mod population;

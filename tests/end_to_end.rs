@@ -6,7 +6,8 @@ mod common;
 
 use chrono::{DateTime, Duration, Months, Utc};
 use common::{
-    client, get_json, get_status, load_customers, refresh_at, run, wait_until_landed, Dev,
+    balanced_books, client, get_json, get_status, load_customers, metric, refresh_at, run, total,
+    wait_until_landed, Dev,
 };
 use pizza_pipeline::lake::LakeStore;
 use rand::{Rng, SeedableRng};
@@ -207,11 +208,9 @@ struct ExpectedRow {
 }
 
 /// The report, computed from the posted orders alone.
-fn independent_report(
-    posted: &[Posted],
-    as_of: DateTime<Utc>,
-) -> BTreeMap<String, Vec<ExpectedRow>> {
-    let population: HashMap<String, i64> = csv::Reader::from_path(concat!(
+/// Adults per state code, from the shipped Census file.
+fn adult_population() -> HashMap<String, i64> {
+    csv::Reader::from_path(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/data/census/adult_population_by_state.csv"
     ))
@@ -221,11 +220,81 @@ fn independent_report(
         let r = r.unwrap();
         (r[1].to_string(), r[3].parse().unwrap())
     })
-    .collect();
-    let customer_state: HashMap<i64, String> = customers()
+    .collect()
+}
+
+/// Each test customer's state, as the customer table normalises it.
+fn customer_states() -> HashMap<i64, String> {
+    customers()
         .into_iter()
         .map(|(id, state)| (id, state.trim().to_uppercase()))
-        .collect();
+        .collect()
+}
+
+/// What the books must say, computed from the posted orders alone (the first version of
+/// each order_id wins).
+struct ExpectedBooks {
+    accepted: i64,
+    unknown_customer: i64,
+    no_population_row: i64,
+    outside_report_window: i64,
+    in_report: i64,
+    in_report_units: i64,
+}
+
+fn independent_books(posted: &[Posted], as_of: DateTime<Utc>) -> ExpectedBooks {
+    let (population, customer_state) = (adult_population(), customer_states());
+    let window_start = as_of.checked_sub_months(Months::new(12)).unwrap();
+    let mut first: BTreeMap<i64, &Posted> = BTreeMap::new();
+    for p in posted {
+        first.entry(p.order_id).or_insert(p);
+    }
+    let mut books = ExpectedBooks {
+        accepted: first.len() as i64,
+        unknown_customer: 0,
+        no_population_row: 0,
+        outside_report_window: 0,
+        in_report: 0,
+        in_report_units: 0,
+    };
+    for p in first.values() {
+        match customer_state.get(&p.customer_id) {
+            None => books.unknown_customer += 1,
+            Some(state) if !population.contains_key(state) => books.no_population_row += 1,
+            Some(_) if p.order_ts < window_start || p.order_ts >= as_of => {
+                books.outside_report_window += 1
+            }
+            Some(_) => {
+                books.in_report += 1;
+                books.in_report_units += p.qty;
+            }
+        }
+    }
+    books
+}
+
+/// The units of every row of the report served now, all states.
+async fn report_rows_units(http: &reqwest::Client, dev: &Dev) -> i64 {
+    let states = get_json(http, dev, "/api/states").await;
+    let mut units = 0;
+    for state in states["states"].as_array().unwrap() {
+        let code = state["state"].as_str().unwrap();
+        let rows = get_json(http, dev, &format!("/api/report?state={code}")).await;
+        units += rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["pizzas_sold"].as_i64().unwrap())
+            .sum::<i64>();
+    }
+    units
+}
+
+fn independent_report(
+    posted: &[Posted],
+    as_of: DateTime<Utc>,
+) -> BTreeMap<String, Vec<ExpectedRow>> {
+    let (population, customer_state) = (adult_population(), customer_states());
     let window_start = as_of.checked_sub_months(Months::new(12)).unwrap();
 
     let mut first: BTreeMap<i64, &Posted> = BTreeMap::new();
@@ -438,6 +507,53 @@ async fn run_scenario(data_dir: &std::path::Path, extra: &[&str]) -> Vec<Posted>
         "the generated data covers several states"
     );
     let report_rows = compare_every_state(&http, &dev, &expected).await;
+
+    // The books balance, and equal what this test sent and what the report counts.
+    let books = balanced_books(&http, &dev).await;
+    let expected_books = independent_books(&posted, as_of());
+    assert_eq!(total(&books, "accepted"), expected_books.accepted);
+    assert_eq!(total(&books, "landed"), expected_books.accepted);
+    assert_eq!(
+        (total(&books, "duplicates"), total(&books, "conflicts")),
+        (4, 1)
+    );
+    assert_eq!(total(&books, "quarantined"), 0);
+    assert_eq!(total(&books, "generated"), 0);
+    assert_eq!(total(&books, "in_report"), expected_books.in_report);
+    assert_eq!(
+        (
+            total(&books["excluded"], "unknown_customer"),
+            total(&books["excluded"], "no_population_row"),
+            total(&books["excluded"], "outside_report_window"),
+        ),
+        (
+            expected_books.unknown_customer,
+            expected_books.no_population_row,
+            expected_books.outside_report_window
+        )
+    );
+    let report_units: i64 = report_rows_units(&http, &dev).await;
+    assert!(
+        report_units <= expected_books.in_report_units,
+        "the report's top 3s count part of what the books say is in the report"
+    );
+    // The Prometheus counters of this run tell the same story.
+    for (counter, figure) in [
+        ("pizza_orders_accepted_total", "accepted"),
+        ("pizza_orders_duplicate_total", "duplicates"),
+        ("pizza_order_conflicts_total", "conflicts"),
+        ("pizza_orders_landed_total", "landed"),
+    ] {
+        assert_eq!(
+            metric(&http, &dev, counter).await as i64,
+            total(&books, figure),
+            "{counter} and the books' {figure}"
+        );
+    }
+    assert_eq!(
+        metric(&http, &dev, "pizza_unknown_customers_total").await as i64,
+        total(&books["excluded"], "unknown_customer")
+    );
     assert_eq!(expected["WY"].len(), 1);
     let or: Vec<&str> = expected["OR"]
         .iter()

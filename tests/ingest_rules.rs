@@ -183,5 +183,29 @@ async fn every_rule_is_refused_and_nothing_is_stored() {
         metric(&http, &dev, "pizza_orders_accepted_total").await,
         1.0
     );
+    // The books: every refused request left no trace; the one accepted order landed.
+    // Re-posting it is a duplicate (counted once), a changed re-post a conflict.
+    let again = http.post(&url).json(&valid(1)).send().await.unwrap();
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["duplicates"],
+        json!([1])
+    );
+    let mut changed = valid(1);
+    changed["qty"] = json!(7);
+    let conflict = http.post(&url).json(&changed).send().await.unwrap();
+    assert_eq!(
+        conflict.json::<Value>().await.unwrap()["conflicts"],
+        json!([1])
+    );
+    let books = common::balanced_books(&http, &dev).await;
+    assert_eq!(
+        [
+            common::total(&books, "accepted"),
+            common::total(&books, "landed"),
+            common::total(&books, "duplicates"),
+            common::total(&books, "conflicts"),
+        ],
+        [1, 1, 1, 1]
+    );
     dev.stop();
 }

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    client, expect_failures_and_backlog, get_status, metric, post_order, refresh_at, stream_order,
-    wait_until_landed, Dev,
+    balanced_books, client, expect_failures_and_backlog, get_status, metric, post_order,
+    refresh_at, stream_order, total, wait_until_landed, Dev,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,6 +51,7 @@ async fn lake_outage_is_absorbed_and_drained() {
         );
     }
     let failures = metric(&http, &dev, "pizza_enrich_failures_total").await;
+    let books = balanced_books(&http, &dev).await;
     dev.stop();
 
     let db = duckdb::Connection::open(data_dir.join("warehouse.duckdb")).unwrap();
@@ -62,6 +63,11 @@ async fn lake_outage_is_absorbed_and_drained() {
         )
         .unwrap();
     assert_eq!((rows, ids), (300, 300));
+    // The books balance after the outage: 300 accepted, 300 landed, none waiting.
+    assert_eq!(
+        (total(&books, "accepted"), total(&books, "landed")),
+        (300, 300)
+    );
     println!(
         "lake outage: {failures} failed enrich_orders invocations retried; backlog of 250 drained"
     );
@@ -114,6 +120,8 @@ async fn customer_db_outage_is_absorbed_and_drained() {
     wait_until_landed(&http, &dev).await;
     let failures = metric(&http, &dev, "pizza_enrich_failures_total").await;
     refresh_at(&http, &dev, "2026-11-30T00:00:00Z").await; // the view sees every file
+    let books = balanced_books(&http, &dev).await;
+    assert_eq!(total(&books["excluded"], "unknown_customer"), 0);
     dev.stop();
 
     let db = duckdb::Connection::open(data_dir.join("warehouse.duckdb")).unwrap();
@@ -128,6 +136,10 @@ async fn customer_db_outage_is_absorbed_and_drained() {
         (rows, found),
         (300, 300),
         "every order landed, joined with its customer"
+    );
+    assert_eq!(
+        (total(&books, "accepted"), total(&books, "landed")),
+        (300, 300)
     );
     println!("customer DB outage: {failures} failed enrich_orders invocations retried; backlog of 250 drained");
 }

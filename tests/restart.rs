@@ -4,8 +4,8 @@
 mod common;
 
 use common::{
-    client, lake_rows, landed_ids, refresh_at, spawn_posters, wait_for_acks, wait_until_landed,
-    Acknowledged, Dev,
+    balanced_books, client, lake_rows, landed_ids, refresh_at, spawn_posters, total, wait_for_acks,
+    wait_until_landed, Acknowledged, Dev,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -30,6 +30,7 @@ async fn sigterm_mid_stream_loses_no_acknowledged_order() {
     let dev = Dev::start(&data_dir, &[]);
     wait_until_landed(&http, &dev).await;
     refresh_at(&http, &dev, "2026-02-01T00:00:00Z").await;
+    let books = balanced_books(&http, &dev).await;
     dev.stop();
 
     let landed = landed_ids(&data_dir);
@@ -38,6 +39,10 @@ async fn sigterm_mid_stream_loses_no_acknowledged_order() {
         missing.is_empty(),
         "acknowledged but not landed: {missing:?}"
     );
+    // The books balance across the restart, every landed order accepted once.
+    assert_eq!(total(&books, "accepted"), landed.len() as i64);
+    assert_eq!(total(&books, "landed"), landed.len() as i64);
+    assert!(total(&books, "accepted") >= acknowledged.len() as i64);
     // Every landed order was acknowledged or was in flight when the server stopped (its
     // 202 may have been lost on the wire); none is stored twice anywhere in the lake.
     let (stored, distinct) = lake_rows(&data_dir);

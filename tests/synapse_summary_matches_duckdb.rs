@@ -24,7 +24,11 @@
 //! | `BIT`, `INT`, `VARCHAR(n)`                          | `INTEGER` (0/1), `INTEGER`, `VARCHAR`         |
 //! | `{{placeholders}}`                                  | the values the adapter substitutes            |
 //!
-//! Batch 3 of 05 (dropping older runs' external tables via `sys.external_tables` and
+//! The books (`sql/synapse/06_ledger.sql`, `dbo.ledger`, switched by batch 3 of 05 to the
+//! report's window) must give the rows of the embedded ledger's lake half
+//! (`sql/duckdb/ledger.sql`, `Warehouse::lake_ledger`) for every window, too.
+//!
+//! Batch 4 of 05 (dropping older runs' external tables via `sys.external_tables` and
 //! `sp_executesql`) is catalog upkeep with no DuckDB counterpart and is not run.
 //!
 //! The lake holds generated history plus the awkward cases: the same order_id landed in
@@ -49,6 +53,7 @@ use std::sync::Arc;
 
 const SYNAPSE_ORDERS: &str = include_str!("../sql/synapse/03_orders_enriched.sql");
 const SYNAPSE_POPULATION: &str = include_str!("../sql/synapse/04_adult_population.sql");
+const SYNAPSE_LEDGER: &str = include_str!("../sql/synapse/06_ledger.sql");
 const DUCKDB_ORDERS: &str = include_str!("../sql/duckdb/orders_enriched.sql");
 const POPULATION_CSV: &str = include_str!("../data/census/adult_population_by_state.csv");
 
@@ -340,7 +345,7 @@ fn synapse_twin(sources: &DataSources) -> duckdb::Connection {
         )
         .unwrap();
     assert!(utc, "DuckDB casts TIMESTAMPTZ to UTC wall time");
-    for script in [SYNAPSE_ORDERS, SYNAPSE_POPULATION] {
+    for script in [SYNAPSE_ORDERS, SYNAPSE_POPULATION, SYNAPSE_LEDGER] {
         for batch in batches(script) {
             db.execute_batch(&to_duckdb(&batch, sources))
                 .unwrap_or_else(|e| panic!("{e}\n{}", to_duckdb(&batch, sources)));
@@ -349,8 +354,8 @@ fn synapse_twin(sources: &DataSources) -> duckdb::Connection {
     db
 }
 
-/// Runs batches 1 (CETAS) and 2 (the view switch) of 05 for `window` and reads
-/// dbo.state_top_pizzas the way the API does.
+/// Runs batches 1 (CETAS), 2 (the view switch) and 3 (the books' switch) of 05 for
+/// `window` and reads dbo.state_top_pizzas the way the API does.
 fn synapse_build(
     db: &duckdb::Connection,
     sources: &DataSources,
@@ -358,15 +363,15 @@ fn synapse_build(
     refreshed_at: DateTime<Utc>,
 ) -> Vec<ReportRow> {
     // exactly the batches the Synapse adapter runs: its fill, its split
-    let [cetas, switch, drop_older] = build_batches(window, refreshed_at)
+    let [cetas, switch, ledger_switch, drop_older] = build_batches(window, refreshed_at)
         .unwrap()
         .try_into()
-        .expect("three batches");
+        .expect("four batches");
     assert!(
         drop_older.contains("DROP EXTERNAL TABLE"),
-        "batch 3 is upkeep"
+        "batch 4 is upkeep"
     );
-    for batch in [cetas, switch] {
+    for batch in [cetas, switch, ledger_switch] {
         let sql = to_duckdb(&batch, sources);
         db.execute_batch(&sql)
             .unwrap_or_else(|e| panic!("{e}\n{sql}"));
@@ -789,7 +794,68 @@ fn the_synapse_build_gives_the_rows_of_the_embedded_build() {
                 "window {window:?}, compacted: {compacted}"
             );
             check_cases(window, &embedded);
+            let all_days = "1970-01-01".parse().unwrap()..="2100-12-31".parse().unwrap();
+            let embedded_books = warehouse
+                .lake_ledger(&all_days, (window.start, window.end))
+                .unwrap();
+            assert_eq!(
+                synapse_ledger(&synapse),
+                embedded_books,
+                "the books, window {window:?}, compacted: {compacted}"
+            );
+            check_books(window, &embedded_books);
         }
+    }
+}
+
+/// dbo.ledger as Power BI reads it; the door's columns are NULL (unknown in Azure).
+fn synapse_ledger(db: &duckdb::Connection) -> Vec<pizza_pipeline::ledger::LakeDay> {
+    let mut stmt = db
+        .prepare(
+            "SELECT order_date, accepted, duplicates, conflicts, not_yet_landed, landed,
+                    generated, unknown_customer, no_population_row, outside_report_window,
+                    in_report
+             FROM dbo.ledger
+             ORDER BY order_date",
+        )
+        .unwrap();
+    stmt.query_map([], |r| {
+        for door in 1..=4 {
+            assert_eq!(r.get::<_, Option<i64>>(door)?, None, "the door is unknown");
+        }
+        Ok(pizza_pipeline::ledger::LakeDay {
+            day: r.get(0)?,
+            landed: r.get(5)?,
+            generated: r.get(6)?,
+            unknown_customer: r.get(7)?,
+            no_population_row: r.get(8)?,
+            outside_report_window: r.get(9)?,
+            in_report: r.get(10)?,
+        })
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// The books hold every kind of line (so the equality above means something), and each
+/// day balances.
+fn check_books(window: &ReportWindow, days: &[pizza_pipeline::ledger::LakeDay]) {
+    for day in days {
+        assert_eq!(
+            day.landed,
+            day.in_report
+                + day.unknown_customer
+                + day.no_population_row
+                + day.outside_report_window,
+            "{day:?}"
+        );
+    }
+    let total = |f: fn(&pizza_pipeline::ledger::LakeDay) -> i64| days.iter().map(f).sum::<i64>();
+    assert!(total(|d| d.generated) > 0 && total(|d| d.generated) < total(|d| d.landed));
+    assert!(total(|d| d.unknown_customer) > 0 && total(|d| d.no_population_row) > 0);
+    if *window == ReportWindow::ending_at(utc("2026-02-01T00:00:00Z"), Tz::UTC) {
+        assert!(total(|d| d.in_report) > 0 && total(|d| d.outside_report_window) > 0);
     }
 }
 

@@ -105,7 +105,7 @@ pub const SCRIPTS: &[Script] = &[
     Script {
         path: "sql/synapse/05_build_state_summary.sql",
         database: "pizza_warehouse (Synapse serverless SQL pool)",
-        batches: 3,
+        batches: 4,
         placeholders: &[
             "run_id",
             "window_start",
@@ -114,6 +114,13 @@ pub const SCRIPTS: &[Script] = &[
             "first_day",
             "last_day",
         ],
+        parameters: &[],
+    },
+    Script {
+        path: "sql/synapse/06_ledger.sql",
+        database: "pizza_warehouse (Synapse serverless SQL pool)",
+        batches: 2,
+        placeholders: &[],
         parameters: &[],
     },
 ];
@@ -954,6 +961,7 @@ fn the_views_and_the_report_are_create_or_alter() {
         "sql/synapse/03_orders_enriched.sql",
         "sql/synapse/04_adult_population.sql",
         "sql/synapse/05_build_state_summary.sql",
+        "sql/synapse/06_ledger.sql",
     ] {
         let s = script(path);
         let parsed = check_script(&read_script(path), s, &mut Findings::default()).unwrap();
@@ -965,13 +973,15 @@ fn the_views_and_the_report_are_create_or_alter() {
                 _ => None,
             })
             .collect();
-        let expected = match path {
-            "sql/synapse/03_orders_enriched.sql" => "dbo.orders_enriched",
-            "sql/synapse/04_adult_population.sql" => "dbo.adult_population",
-            // the switch to the CETAS table (the CETAS itself is checked as a plain view)
-            _ => "dbo.state_top_pizzas",
+        let expected: &[&str] = match path {
+            "sql/synapse/03_orders_enriched.sql" => &["dbo.orders_enriched"],
+            "sql/synapse/04_adult_population.sql" => &["dbo.adult_population"],
+            "sql/synapse/06_ledger.sql" => &["dbo.ledger"],
+            // the switch to the CETAS table (the CETAS itself is checked as a plain view),
+            // and the books' switch to its window
+            _ => &["dbo.state_top_pizzas", "dbo.ledger"],
         };
-        assert_eq!(views, [expected], "{path}");
+        assert_eq!(views, expected, "{path}");
     }
 }
 

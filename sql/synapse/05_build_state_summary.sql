@@ -3,18 +3,21 @@
 -- file's CTE chain in T-SQL (tests/synapse_summary_matches_duckdb.rs runs it in DuckDB
 -- against the embedded build and requires identical rows).
 --
--- Run in: pizza_warehouse, after 02-04, once per refresh (e.g. nightly at 02:00). Three
--- batches, split on lines that contain only GO, run in order on one connection:
+-- Run in: pizza_warehouse, after 02-04 and 06, once per refresh (e.g. nightly at 02:00).
+-- Four batches, split on lines that contain only GO, run in order on one connection:
 --   1. CETAS: compute the report into a new external table dbo.state_top_pizzas_<run_id>,
 --      whose Parquet files go to <lake>/reports/state_top_pizzas/run=<run_id>/.
 --   2. CREATE OR ALTER VIEW dbo.state_top_pizzas over that table: the switch is one
 --      metadata change, so a dashboard (SELECT ... FROM dbo.state_top_pizzas WHERE
 --      state = 'TX') sees the previous run or this one, never a mix or an empty table.
---   3. DROP EXTERNAL TABLE for older runs. That removes metadata only: their Parquet files
+--   3. CREATE OR ALTER VIEW dbo.ledger: the books (06_ledger.sql) count against this
+--      report's window from now on.
+--   4. DROP EXTERNAL TABLE for older runs. That removes metadata only: their Parquet files
 --      stay in the lake (a storage lifecycle rule or the adapter deletes old run= folders;
 --      nothing reads them any more).
--- If batch 1 fails nothing changed; if 2 fails the old report is still served; a failure in
--- 3 leaves an extra table behind for the next run to drop. Refreshes must not overlap (the
+-- If batch 1 fails nothing changed; if 2 fails the old report is still served; if 3 fails
+-- the books count against the previous window until the next build; a failure in 4 leaves
+-- an extra table behind for the next run to drop. Refreshes must not overlap (the
 -- Functions timer runs as a singleton; an on-demand refresh must take the same lock). A
 -- retry needs a new run_id: CETAS refuses an existing table or a non-empty folder. If
 -- compaction replaces a file while batch 1 reads it, the batch fails and can be retried.
@@ -24,7 +27,7 @@
 --   {{run_id}}        the run's UTC start, YYYYMMDDTHHMMSS[ffffff]Z, e.g.
 --                     20261125T020000123456Z: only [0-9A-Z], so it is a valid bare
 --                     identifier suffix and path segment; one fixed width per deployment,
---                     so names sort by time (batch 3 relies on it).
+--                     so names sort by time (batch 4 relies on it).
 --   {{window_start}}  window start, UTC, as YYYY-MM-DDTHH:MM:SS.ffffff (exactly 6 decimals)
 --   {{window_end}}    window end (exclusive), UTC, same format; the window is
 --                     [window_start, window_end) on order_ts.
@@ -123,6 +126,12 @@ SELECT state, state_name, rank, pizza_type, pizzas_sold, gross_sales_usd,
        gross_sales_per_capita_usd, unique_customers, adult_population,
        window_start, window_end, refreshed_at
 FROM dbo.state_top_pizzas_{{run_id}};
+GO
+-- The books count against this report's window (sql/synapse/06_ledger.sql).
+CREATE OR ALTER VIEW dbo.ledger AS
+SELECT *
+FROM dbo.ledger_between(CAST('{{window_start}}' AS DATETIME2(6)),
+                        CAST('{{window_end}}' AS DATETIME2(6)));
 GO
 -- Older runs only (their names sort before this run's): a run never drops a newer one.
 DECLARE @drop_older_runs NVARCHAR(MAX);

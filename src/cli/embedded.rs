@@ -1,7 +1,9 @@
 //! The commands of the embedded mode: `dev`, `customers load`, `refresh`, `report` and
 //! `generate-lake` (cargo feature `embedded`).
 
-use super::{Command, CustomersCommand, DevArgs, GenerateArgs, RefreshArgs, ReportArgs};
+use super::{
+    Command, CustomersCommand, DevArgs, GenerateArgs, LedgerArgs, RefreshArgs, ReportArgs,
+};
 use crate::customers::SqliteCustomers;
 use crate::host::{run_dev, DataDir, DevSettings, Embedded};
 use crate::metrics::Metrics;
@@ -19,6 +21,7 @@ pub(super) async fn run(command: Command) -> anyhow::Result<()> {
         } => load_customers(data_dir, file),
         Command::Refresh(args) => refresh(args).await,
         Command::Report(args) => report(args),
+        Command::Ledger(args) => ledger(args).await,
         Command::GenerateLake(args) => generate_lake(args),
         Command::Population { .. } | Command::Simulate(_) | Command::Serve => {
             unreachable!("run by cli::run itself")
@@ -119,6 +122,41 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     let rows = report.warehouse.report_for_state(&state)?;
     let rows: Vec<_> = rows.iter().map(|r| r.to_json()).collect();
     println!("{}", serde_json::to_string_pretty(&rows)?);
+    Ok(())
+}
+
+async fn ledger(args: LedgerArgs) -> anyhow::Result<()> {
+    let dir = DataDir::existing(&args.data_dir)?;
+    let lake = crate::host::open_lake(&dir, args.lake_url.as_deref()).await?;
+    let report = Embedded::open_report(&dir, lake.clone(), Arc::new(Metrics::new()))?;
+    let books = crate::serving::EmbeddedBooks {
+        log_path: dir.order_log(),
+        consumer: crate::host::CONSUMER,
+        warehouse: report.warehouse.clone(),
+        lake,
+    };
+    let default =
+        crate::serving::default_days(books.report_window()?, chrono::Utc::now().date_naive());
+    let from = args.from.unwrap_or(*default.start());
+    let to = args.to.unwrap_or(*default.end()).max(from);
+    let ledger = books.ledger(from..=to).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&ledger)?);
+    } else {
+        print!("{}", crate::ledger::render_table(&ledger));
+    }
+    let unbalanced: Vec<String> = ledger
+        .days
+        .iter()
+        .filter(|d| !d.balanced)
+        .map(|d| format!("{}: {}", d.day, d.problems.join("; ")))
+        .collect();
+    anyhow::ensure!(
+        unbalanced.is_empty(),
+        "{} day(s) do not balance (docs/OPERATIONS.md, \"When a day does not balance\"):\n{}",
+        unbalanced.len(),
+        unbalanced.join("\n")
+    );
     Ok(())
 }
 

@@ -82,6 +82,16 @@ impl EmbeddedReport {
 }
 
 impl Embedded {
+    /// Where the embedded books are read from (`GET /api/ledger`).
+    pub fn books(&self) -> serving::EmbeddedBooks {
+        serving::EmbeddedBooks {
+            log_path: self.dir.order_log(),
+            consumer: CONSUMER,
+            warehouse: self.report.warehouse.clone(),
+            lake: self.lake.clone(),
+        }
+    }
+
     /// Opens the report side only (for `refresh` and `report` while `dev` is stopped).
     pub fn open_report(
         dir: &DataDir,
@@ -214,6 +224,7 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
         summary: embedded.report.refresh.clone(),
         warehouse: embedded.report.warehouse.clone(),
         report: embedded.report.served.clone(),
+        books: embedded.books(),
         metrics: embedded.metrics.clone(),
         population: embedded.population.clone(),
         report_tz: settings.report_tz,

@@ -75,3 +75,44 @@ pub async fn quarantine_invocation(
     lake.put(&note_path, Bytes::from(note.to_string())).await?;
     Ok(path)
 }
+
+/// An event set aside at enrichment, as `quarantine/enrich/*.jsonl` keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct QuarantinedEvent {
+    pub partition: String,
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// Every event set aside at enrichment (`quarantine/enrich/`), all time, and the reason
+/// of every invocation kept raw (`quarantine/invocations/`). A retried batch rewrites its
+/// own file, so each event is listed once.
+pub async fn read_quarantine(
+    lake: &dyn LakeStore,
+) -> Result<(Vec<QuarantinedEvent>, Vec<String>), LakeError> {
+    let mut events = Vec::new();
+    let mut invocations = Vec::new();
+    for path in super::without_folders(lake.list(QUARANTINE).await?) {
+        let unreadable = |message: String| LakeError::Format {
+            path: path.clone(),
+            message,
+        };
+        if path.starts_with(&format!("{QUARANTINE}/enrich/")) && path.ends_with(".jsonl") {
+            let bytes = lake.get(&path).await?;
+            for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let event: QuarantinedEvent =
+                    serde_json::from_slice(line).map_err(|e| unreadable(e.to_string()))?;
+                events.push(event);
+            }
+        } else if path.ends_with(".reason.json") {
+            #[derive(serde::Deserialize)]
+            struct Note {
+                reason: String,
+            }
+            let note: Note = serde_json::from_slice(&lake.get(&path).await?)
+                .map_err(|e| unreadable(e.to_string()))?;
+            invocations.push(note.reason);
+        }
+    }
+    Ok((events, invocations))
+}

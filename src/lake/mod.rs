@@ -16,7 +16,9 @@ pub mod rollup;
 
 pub use adls::AdlsLake;
 pub use compaction::{compact_lake, compact_lake_and_roll_up, CompactionReport};
-pub use landing::{land_batch, quarantine_invocation, quarantine_poison};
+pub use landing::{
+    land_batch, quarantine_invocation, quarantine_poison, read_quarantine, QuarantinedEvent,
+};
 pub use local::LocalLake;
 pub use mirrored::MirroredLake;
 
@@ -31,6 +33,9 @@ use std::sync::Arc;
 pub const ORDERS_TABLE: &str = "orders_enriched";
 /// Folder of records that could not be enriched, with their reasons.
 pub const QUARANTINE: &str = "quarantine";
+/// The `stream_partition` of orders written straight into the lake by the generator
+/// (`generate-lake`, `dev --demo-history`): they never passed the order API's door.
+pub const GENERATED_PARTITION: &str = "generated";
 /// Prefix of files written by compaction (deduplicated, sorted by `order_id`).
 pub const COMPACTED_PREFIX: &str = "compacted-";
 

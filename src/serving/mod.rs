@@ -2,8 +2,10 @@
 //! on-demand refresh, health, metrics and the dashboard page. In Azure, Power BI reads
 //! the report from Synapse instead, so these routes exist only in `dev`.
 
+mod ledger;
 mod report_cache;
 
+pub use ledger::{default_days, EmbeddedBooks, LedgerError};
 pub use report_cache::{ReportCache, ServedReports};
 
 use crate::api_error::ApiError;
@@ -39,6 +41,8 @@ pub struct ServingState {
     pub warehouse: Arc<Warehouse>,
     /// The report as `GET /api/report` serves it, kept in step with the warehouse.
     pub report: Arc<ServedReports>,
+    /// The books `GET /api/ledger` reads.
+    pub books: EmbeddedBooks,
     pub metrics: Arc<Metrics>,
     pub population: Arc<Vec<StatePopulation>>,
     pub report_tz: Tz,
@@ -56,6 +60,7 @@ pub fn router(state: ServingState) -> Router {
         .route("/api/states", get(states))
         .route("/api/report", get(report))
         .route("/api/orders/{order_id}", get(order))
+        .route("/api/ledger", get(ledger))
         .route("/admin/refresh", post(refresh))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -205,6 +210,75 @@ async fn order(
             ))
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct LedgerQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// The widest range one ledger request may cover (ten years of days).
+const MAX_LEDGER_DAYS: i64 = 3660;
+
+/// The books of a range of UTC order days (`crate::ledger`); without `from` and `to`,
+/// the days of the report served now.
+async fn ledger(
+    State(state): State<ServingState>,
+    query: Result<Query<LedgerQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let days = ledger_days(&state, query)?;
+    let ledger = state.books.ledger(days).await.map_err(|e| {
+        tracing::error!(error = %e, "the ledger could not be read");
+        ApiError::Unavailable("the ledger could not be read; retry".into())
+    })?;
+    Ok(Json(ledger).into_response())
+}
+
+fn ledger_days(
+    state: &ServingState,
+    query: LedgerQuery,
+) -> Result<std::ops::RangeInclusive<chrono::NaiveDate>, ApiError> {
+    let day = |name: &str, text: Option<String>| {
+        text.map(|text| {
+            chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+                .ok()
+                .filter(|d| (1970..=9999).contains(&chrono::Datelike::year(d)))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "{name} must be a day YYYY-MM-DD between 1970 and 9999, got {text:?}"
+                    ))
+                })
+        })
+        .transpose()
+    };
+    let (from, to) = (day("from", query.from)?, day("to", query.to)?);
+    let year = chrono::Duration::days(365);
+    let (from, to) = match (from, to) {
+        (Some(from), Some(to)) => (from, to),
+        (Some(from), None) => (from, Utc::now().date_naive().max(from)),
+        (None, Some(to)) => (to.checked_sub_signed(year).unwrap_or(to), to),
+        (None, None) => {
+            let report = state.books.report_window().map_err(|e| {
+                tracing::error!(error = %e, "the served report could not be read");
+                ApiError::Unavailable("the report could not be read; retry".into())
+            })?;
+            let days = default_days(report, Utc::now().date_naive());
+            (*days.start(), *days.end())
+        }
+    };
+    if from > to {
+        return Err(ApiError::Unprocessable(format!(
+            "from ({from}) is after to ({to})"
+        )));
+    }
+    if (to - from).num_days() >= MAX_LEDGER_DAYS {
+        return Err(ApiError::Unprocessable(format!(
+            "at most {MAX_LEDGER_DAYS} days at a time; asked for {from} to {to}"
+        )));
+    }
+    Ok(from..=to)
 }
 
 /// Runs the summary now (optionally for an explicit `as_of`) and answers when the new

@@ -11,10 +11,12 @@
 //! like an Event Hubs consumer group.
 
 use super::{OrderStream, PublishOutcome, StreamError};
+use crate::ledger::DoorDay;
 use crate::order::OrderEvent;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::BoxFuture;
 use rusqlite::{params, Connection, OptionalExtension};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -313,7 +315,86 @@ CREATE TABLE IF NOT EXISTS quarantine (
     body              TEXT    NOT NULL,
     quarantined_at_us INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS duplicates (
+    id             INTEGER PRIMARY KEY,
+    order_id       INTEGER NOT NULL,
+    received_at_us INTEGER NOT NULL
+);
 ";
+
+/// The door's half of the ledger (`sql/sqlite/ledger_door.sql`).
+const LEDGER_DOOR_SQL: &str = include_str!("../../sql/sqlite/ledger_door.sql");
+
+/// The door's books of the log at `path` for `days`, as `consumer` has delivered it. Reads
+/// on a connection of its own, so `dev` may keep running.
+pub fn door_ledger(
+    path: &Path,
+    consumer: &str,
+    days: &RangeInclusive<NaiveDate>,
+) -> Result<Vec<DoorDay>, LogError> {
+    let wrap = |source| LogError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = open_connection(path).map_err(wrap)?;
+    conn.execute_batch(SCHEMA).map_err(wrap)?;
+    let checkpoint: i64 = conn
+        .query_row(
+            "SELECT coalesce(max(seq), 0) FROM checkpoints WHERE consumer = ?1",
+            [consumer],
+            |r| r.get(0),
+        )
+        .map_err(wrap)?;
+    let (first, last) = (days.start().to_string(), days.end().to_string());
+    let mut statement = conn.prepare(LEDGER_DOOR_SQL).map_err(wrap)?;
+    let rows = statement
+        .query_map(params![first, last, checkpoint], |r| {
+            let day: String = r.get(0)?;
+            let oldest: Option<i64> = r.get(5)?;
+            Ok((day, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, oldest))
+        })
+        .map_err(wrap)?;
+    let mut door = Vec::new();
+    for row in rows {
+        let (day, accepted, duplicates, conflicts, not_yet_landed, oldest) = row.map_err(wrap)?;
+        // Every body in the log was written by `OrderEvent::to_json`: its day parses.
+        let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") else {
+            continue;
+        };
+        door.push(DoorDay {
+            day,
+            accepted,
+            duplicates,
+            conflicts,
+            not_yet_landed,
+            oldest_not_landed: oldest.and_then(DateTime::from_timestamp_micros),
+        });
+    }
+    Ok(door)
+}
+
+/// The UTC order day of each event `seq` of the log at `path` (`None`: no such event).
+pub fn order_days_of(path: &Path, seqs: &[i64]) -> Result<Vec<Option<NaiveDate>>, LogError> {
+    let wrap = |source| LogError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = open_connection(path).map_err(wrap)?;
+    let mut statement = conn
+        .prepare("SELECT body FROM events WHERE seq = ?1")
+        .map_err(wrap)?;
+    seqs.iter()
+        .map(|seq| {
+            let body: Option<String> = statement
+                .query_row([seq], |r| r.get(0))
+                .optional()
+                .map_err(wrap)?;
+            Ok(body
+                .and_then(|b| OrderEvent::from_json(&b).ok())
+                .map(|event| event.order_ts.date_naive()))
+        })
+        .collect()
+}
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
@@ -416,6 +497,9 @@ fn append_group(conn: &mut Connection, group: &[AppendRequest]) -> rusqlite::Res
         let mut quarantine = tx.prepare_cached(
             "INSERT INTO quarantine(order_id, reason, body, quarantined_at_us) VALUES (?1, ?2, ?3, ?4)",
         )?;
+        // Kept so the ledger can count them per day (they are answered 202, stored once).
+        let mut duplicate =
+            tx.prepare_cached("INSERT INTO duplicates(order_id, received_at_us) VALUES (?1, ?2)")?;
         for request in group {
             let mut request_outcomes = Vec::with_capacity(request.events.len());
             for event in &request.events {
@@ -429,6 +513,7 @@ fn append_group(conn: &mut Connection, group: &[AppendRequest]) -> rusqlite::Res
                         .map(|first| first.same_order_as(event))
                         .unwrap_or(false);
                     if same {
+                        duplicate.execute(params![event.order_id, enqueued_at])?;
                         PublishOutcome::Duplicate
                     } else {
                         let reason = format!(

@@ -9,7 +9,9 @@ mod embedded_log;
 mod event_hubs;
 
 #[cfg(feature = "embedded")]
-pub use embedded_log::{EmbeddedLog, LogBatch, LogError, LogEvent, LogStats};
+pub use embedded_log::{
+    door_ledger, order_days_of, EmbeddedLog, LogBatch, LogError, LogEvent, LogStats,
+};
 pub use event_hubs::{
     event_data, partition_key, plan_sends, EventHubsStream, PlannedEvent, PlannedSend,
     EVENT_CONTENT_TYPE, ORDER_ID_PROPERTY,

@@ -25,6 +25,7 @@ use crate::files::{lock_exclusively, read_if_present, write_atomically, FileLock
 use crate::lake::parquet::{schema, write_parquet};
 use crate::lake::rollup::{rollup_path_for, rollup_schema, ROLLUP_TABLE};
 use crate::lake::{day_partitions, DayFiles, LakeError, LakeGate, LakeStore, ORDERS_TABLE};
+use crate::ledger::LakeDay;
 use crate::population::StatePopulation;
 use crate::sql_script::{fill, ScriptError, ValueRule};
 use crate::summary::ReportWindow;
@@ -34,6 +35,7 @@ use duckdb::{params, Connection};
 use futures::executor::block_on;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -43,6 +45,7 @@ const ORDERS_ENRICHED_SQL: &str = include_str!("../../sql/duckdb/orders_enriched
 const ADULT_POPULATION_SQL: &str = include_str!("../../sql/duckdb/adult_population.sql");
 const STATE_TOP_PIZZAS_SQL: &str = include_str!("../../sql/duckdb/state_top_pizzas.sql");
 const REFRESH_LOG_SQL: &str = include_str!("../../sql/duckdb/refresh_log.sql");
+const LEDGER_SQL: &str = include_str!("../../sql/duckdb/ledger.sql");
 
 /// A zero-row file of the lake schema, beside the database (`DB.schema/`): what the view
 /// and the summary read when there is nothing (yet) to read, so their columns always bind.
@@ -538,6 +541,44 @@ impl Warehouse {
 
     pub fn report_for_state(&self, state: &str) -> Result<Vec<ReportRow>, WarehouseError> {
         report::read_report(&self.connection()?, Some(state))
+    }
+
+    /// The lake's half of the ledger for `days` (`sql/duckdb/ledger.sql`), counting
+    /// `in_report` against the report window `[start, end)`.
+    pub fn lake_ledger(
+        &self,
+        days: &RangeInclusive<NaiveDate>,
+        window: (DateTime<Utc>, DateTime<Utc>),
+    ) -> Result<Vec<LakeDay>, WarehouseError> {
+        let conn = self.connection()?;
+        let _readers = self.gate.read();
+        let mut files = Vec::new();
+        for partition in block_on(day_partitions(self.lake.as_ref(), Some(days)))? {
+            for file in &partition.files {
+                files.push(self.local(file)?);
+            }
+        }
+        let day_files = list_literal(&files, &self.empty_file(EMPTY_SCHEMA_FILE));
+        let sql = fill(
+            LEDGER_SQL,
+            &[("day_files", &day_files, ValueRule::SqlStrings)],
+        )?;
+        let mut statement = conn.prepare(&sql).map_err(db_error("prepare the ledger"))?;
+        let rows = statement
+            .query_map(params![sql_ts(&window.0), sql_ts(&window.1)], |r| {
+                Ok(LakeDay {
+                    day: r.get(0)?,
+                    landed: r.get(1)?,
+                    generated: r.get(2)?,
+                    unknown_customer: r.get(3)?,
+                    no_population_row: r.get(4)?,
+                    outside_report_window: r.get(5)?,
+                    in_report: r.get(6)?,
+                })
+            })
+            .map_err(db_error("read the ledger"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(db_error("read the ledger"))
     }
 
     /// Leaves the database ready for other readers: opens it if this process never did

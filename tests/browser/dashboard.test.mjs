@@ -3,7 +3,8 @@
 // equal the API's, check the empty state, measure state switches, save a screenshot.
 // Then a first `dev --demo-history` start: the demo banner, the per-1,000-adults column,
 // the note on today's orders; its screenshot (output/dashboard-demo.png, 1280×900) is the
-// README's docs/img/dashboard.png.
+// README's docs/img/dashboard.png. Both runs check the data-health panel (the books,
+// GET /api/ledger); its picture (output/dashboard-health.png) is docs/img/dashboard-health.png.
 //
 // Run: node --test tests/browser/dashboard.test.mjs (after `cargo build --release`);
 // PIZZA_BIN names the binary, CHROMIUM the browser (default /usr/bin/chromium).
@@ -68,6 +69,13 @@ function launchChromium() {
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
       "--disable-component-update", "--disable-sync"],
   });
+}
+
+// The figures of the data-health panel, by label, once it has loaded.
+async function healthFigures(page) {
+  await page.waitForFunction(() => document.getElementById("health").getAttribute("aria-busy") === "false");
+  return page.$$eval("#health-totals div", (divs) =>
+    Object.fromEntries(divs.map((d) => [d.dataset.figure, d.querySelector("dd").textContent])));
 }
 
 // The page's "per 1,000 adults" figure: the exact per-adult figure times 1,000, in cents.
@@ -155,6 +163,19 @@ test("the dashboard shows the API's rows, the empty state, and switches fast", a
     assert.ok(await page.$eval("#demo-banner", (b) => b.hasAttribute("hidden")), "no demo banner");
     assert.match(await page.textContent("#today-note"),
       /counts orders placed up to midnight at the end of May 31, 2026 \(UTC\)\. .*the next build \(the nightly timer is off here/);
+    // The data-health panel: the books of the report's days balance, every order counted.
+    const figures = await healthFigures(page);
+    assert.match(await page.textContent("#health-verdict"), /^Every order accounted for/);
+    assert.deepEqual(
+      [figures["Accepted"], figures["Landed"], figures["Not landed yet"], figures["In the report"], figures["Set aside (unreadable)"]],
+      ["6", "6", "0", "6", "0"]);
+    assert.equal(figures["Generated (demo), not via the API"], undefined, "nothing generated here");
+    assert.match(await page.textContent("#health-exclusions"),
+      /Landed but not in the report: 0 with an unknown customer · 0 in a state without a population row · 0 outside the report's window\./);
+    assert.match(await page.textContent("#health-oldest"), /No accepted order is waiting to land\./);
+    const books = await (await fetch(`${url}/api/ledger`)).json();
+    assert.equal(books.balanced, true);
+    assert.equal(String(books.totals.accepted), figures["Accepted"], "the panel shows the API's books");
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, "dashboard-tx.png"), fullPage: true });
 
@@ -235,6 +256,21 @@ test("a first demo start: the banner, figures per 1,000 adults, and why today's 
     assert.match(await page.textContent("#today-note"), /Orders placed later, such as today's or those from pizza-pipeline simulate, count from the next nightly build, at 02:00 UTC\.$/);
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, "dashboard-demo.png") });
+    // The data-health panel over the demo year: generated orders are shown as such (they
+    // never passed the order API), and the books balance. Its picture is the README's
+    // docs/img/dashboard-health.png.
+    const figures = await healthFigures(page);
+    assert.match(await page.textContent("#health-verdict"), /^Every order accounted for/);
+    const books = await (await fetch(`${url}/api/ledger`)).json();
+    assert.equal(books.balanced, true);
+    // The report's days hold (nearly) all the demo year: between 00:00 and 02:00 UTC the
+    // due report still ends a day earlier.
+    assert.ok(books.totals.generated > 110_000 && books.totals.generated === books.totals.landed, JSON.stringify(books.totals));
+    assert.equal(books.totals.accepted, 0, "the demo year never passed the order API");
+    assert.equal(figures["Generated (demo), not via the API"], books.totals.generated.toLocaleString("en-US"));
+    assert.equal(figures["Landed"], books.totals.landed.toLocaleString("en-US"));
+    assert.equal(figures["Accepted"], "0");
+    await page.locator("#health").screenshot({ path: join(OUTPUT, "dashboard-health.png") });
     const now = new Date().toISOString();
     const posted = await fetch(`${url}/api/orders`, {
       method: "POST", headers: { "content-type": "application/json" },

@@ -401,3 +401,35 @@ pub const SERVE_SETTINGS: [(&str, &str); 8] = [
     ("SYNAPSE_SQL_ENDPOINT", "pizza-test-ondemand.sql.invalid"),
     ("REPORT_TIME_ZONE", "America/Chicago"),
 ];
+
+/// The books of every order day of the 2020s (`GET /api/ledger`): asserts that every day
+/// balances and nothing waits to land, and returns the totals. The 2020s hold every order
+/// the tests post.
+pub async fn balanced_books(client: &reqwest::Client, dev: &Dev) -> serde_json::Value {
+    let ledger = get_json(client, dev, "/api/ledger?from=2020-01-01&to=2029-12-31").await;
+    assert_eq!(
+        ledger["balanced"],
+        serde_json::json!(true),
+        "the books balance: {:#}",
+        serde_json::Value::Array(
+            ledger["days"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["balanced"] != serde_json::json!(true))
+                .cloned()
+                .collect()
+        )
+    );
+    let totals = ledger["totals"].clone();
+    assert_eq!(totals["not_yet_landed"], serde_json::json!(0), "{totals}");
+    assert_eq!(ledger["oldest_not_landed"], serde_json::Value::Null);
+    totals
+}
+
+/// A total of the books as a number.
+pub fn total(books: &serde_json::Value, name: &str) -> i64 {
+    books[name]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{name} in {books}"))
+}

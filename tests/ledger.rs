@@ -1,0 +1,152 @@
+//! The books catch what no other check would: an order dropped silently on its way to the
+//! lake. Orders go through the real door (the order log), the real `enrich_orders` and
+//! the real lake; one run delivers every event, the other breaks the landing rule on
+//! purpose by leaving one event out of the batch while still moving the checkpoint past
+//! it, as a buggy consumer would. Nothing fails, nothing is logged: only the ledger says
+//! that one order of that day is unaccounted for.
+
+use axum::body::Body;
+use axum::http::Request;
+use chrono::{NaiveDate, TimeZone, Utc};
+use pizza_pipeline::customers::{Customer, SqliteCustomers};
+use pizza_pipeline::functions::{self, invocation::encode_eventhub_batch, FunctionsState};
+use pizza_pipeline::lake::{LakeGate, LocalLake};
+use pizza_pipeline::ledger::Ledger;
+use pizza_pipeline::metrics::Metrics;
+use pizza_pipeline::order::{Order, OrderEvent, PizzaType};
+use pizza_pipeline::serving::EmbeddedBooks;
+use pizza_pipeline::stream::{EmbeddedLog, OrderStream};
+use pizza_pipeline::summary::Refresh;
+use pizza_pipeline::warehouse::Warehouse;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const CONSUMER: &str = "dispatcher";
+
+/// Twenty orders over two days, by customers 1 (TX) and 2 (unknown).
+fn orders() -> Vec<OrderEvent> {
+    (1..=20)
+        .map(|id| {
+            let order = Order {
+                order_id: id,
+                customer_id: 1 + id % 2,
+                pizza_type: PizzaType::Cheese,
+                qty: 1,
+                retail_price_cents: 999,
+                order_ts: Utc
+                    .with_ymd_and_hms(2026, 3, 1 + (id % 2) as u32, 12, 0, 0)
+                    .unwrap(),
+            };
+            OrderEvent::new(&order, Utc::now())
+        })
+        .collect()
+}
+
+/// Accepts the orders at the door, hands them to `enrich_orders` in one batch (without
+/// the event of `dropped`, if any), checkpoints past the whole batch, and reads the books.
+async fn books_after_landing(dropped: Option<i64>) -> Ledger {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = Arc::new(LocalLake::new(dir.path().join("lake")));
+    let gate = LakeGate::default();
+    let warehouse = Arc::new(
+        Warehouse::open(
+            &dir.path().join("warehouse.duckdb"),
+            lake.clone(),
+            gate.clone(),
+            &pizza_pipeline::population::shipped(),
+        )
+        .unwrap(),
+    );
+    let customers = SqliteCustomers::open(&dir.path().join("customers.sqlite")).unwrap();
+    customers
+        .replace_all(&[Customer {
+            customer_id: 1,
+            name: "Customer 1".into(),
+            address: "1 Main St".into(),
+            city: "Austin".into(),
+            state: "TX".into(),
+            zip_code: "73301".into(),
+        }])
+        .unwrap();
+    let log_path = dir.path().join("order-log.sqlite");
+    let log = EmbeddedLog::open(&log_path).unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let app = functions::router(FunctionsState {
+        stream: log.clone(),
+        customers: Arc::new(customers),
+        lake: lake.clone(),
+        summary: Arc::new(Refresh::new(
+            lake.clone(),
+            gate,
+            warehouse.clone(),
+            metrics.clone(),
+        )),
+        metrics,
+        report_tz: chrono_tz::UTC,
+    });
+
+    log.publish(orders()).await.unwrap();
+    let batch = log.read_after(0, 100).unwrap();
+    let last = batch.events.last().unwrap().seq;
+    let delivered: Vec<_> = batch
+        .events
+        .iter()
+        .filter(|e| {
+            let order = OrderEvent::from_json(&e.body).unwrap();
+            Some(order.order_id) != dropped
+        })
+        .map(|e| (e.seq, e.body.as_str(), e.enqueued_at))
+        .collect();
+    let request = Request::post("/enrich_orders")
+        .header("content-type", "application/json")
+        .body(Body::from(encode_eventhub_batch(
+            "0", &delivered, "orders", "$Default",
+        )))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200, "the broken landing fails nothing");
+    tokio::task::block_in_place(|| log.set_checkpoint(CONSUMER, last)).unwrap();
+    log.close();
+
+    let books = EmbeddedBooks {
+        log_path,
+        consumer: CONSUMER,
+        warehouse,
+        lake,
+    };
+    let days =
+        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()..=NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    books.ledger(days).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_order_is_accounted_for_when_landing_is_honest() {
+    let ledger = books_after_landing(None).await;
+    assert!(ledger.balanced, "{ledger:#?}");
+    assert_eq!(ledger.totals.accepted, Some(20));
+    assert_eq!(ledger.totals.landed, 20);
+    assert_eq!(ledger.totals.not_yet_landed, Some(0));
+    assert_eq!(
+        ledger.totals.excluded.unknown_customer, 10,
+        "customer 2 is unknown"
+    );
+    assert_eq!(ledger.days.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_dropped_silently_on_landing_unbalances_its_day() {
+    let ledger = books_after_landing(Some(7)).await;
+    assert!(!ledger.balanced, "the books notice: {ledger:#?}");
+    // Order 7 is of 2 March (odd ids); 1 March is untouched and still balances.
+    let [march_1, march_2] = ledger.days.as_slice() else {
+        panic!("{ledger:#?}")
+    };
+    assert!(march_1.balanced, "{march_1:?}");
+    assert!(!march_2.balanced);
+    assert_eq!((march_2.line.accepted, march_2.line.landed), (Some(10), 9));
+    assert!(
+        march_2.problems[0].ends_with("1 orders unaccounted for"),
+        "{:?}",
+        march_2.problems
+    );
+}

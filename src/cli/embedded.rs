@@ -129,12 +129,7 @@ async fn ledger(args: LedgerArgs) -> anyhow::Result<()> {
     let dir = DataDir::existing(&args.data_dir)?;
     let lake = crate::host::open_lake(&dir, args.lake_url.as_deref()).await?;
     let report = Embedded::open_report(&dir, lake.clone(), Arc::new(Metrics::new()))?;
-    let books = crate::serving::EmbeddedBooks {
-        log_path: dir.order_log(),
-        consumer: crate::host::CONSUMER,
-        warehouse: report.warehouse.clone(),
-        lake,
-    };
+    let books = crate::host::books(&dir, &report, lake);
     let default =
         crate::serving::default_days(books.report_window()?, chrono::Utc::now().date_naive());
     let from = args.from.unwrap_or(*default.start());

@@ -84,12 +84,7 @@ impl EmbeddedReport {
 impl Embedded {
     /// Where the embedded books are read from (`GET /api/ledger`).
     pub fn books(&self) -> serving::EmbeddedBooks {
-        serving::EmbeddedBooks {
-            log_path: self.dir.order_log(),
-            consumer: CONSUMER,
-            warehouse: self.report.warehouse.clone(),
-            lake: self.lake.clone(),
-        }
+        books(&self.dir, &self.report, self.lake.clone())
     }
 
     /// Opens the report side only (for `refresh` and `report` while `dev` is stopped).
@@ -139,6 +134,21 @@ impl Embedded {
             },
             customers,
         ))
+    }
+}
+
+/// The books of the data dir `dir` (`GET /api/ledger`, `pizza-pipeline ledger`): the
+/// order log's door as the dispatcher delivers it, and `lake` through `report`'s warehouse.
+pub fn books(
+    dir: &DataDir,
+    report: &EmbeddedReport,
+    lake: Arc<dyn LakeStore>,
+) -> serving::EmbeddedBooks {
+    serving::EmbeddedBooks {
+        log_path: dir.order_log(),
+        consumer: CONSUMER,
+        warehouse: report.warehouse.clone(),
+        lake,
     }
 }
 

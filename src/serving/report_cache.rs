@@ -57,7 +57,7 @@ impl ReportCache {
 /// The [`ReportCache`] of the warehouse's served report, rebuilt when that changes.
 pub struct ServedReports {
     warehouse: Arc<Warehouse>,
-    /// The cache, and the warehouse's served generation it was built from.
+    /// The cache, and the version of the served report it was built from (0: none yet).
     current: RwLock<(u64, Arc<ReportCache>)>,
 }
 
@@ -74,19 +74,15 @@ impl ServedReports {
 
     /// The cache of the report as served now.
     pub fn current(&self) -> Result<Arc<ReportCache>, WarehouseError> {
-        let generation = self.warehouse.served_generation();
+        let (version, served) = self.warehouse.served_versioned()?;
         {
             let (built_from, cache) = &*self.current.read().unwrap();
-            if *built_from == generation && generation != 0 {
+            if *built_from == version {
                 return Ok(cache.clone());
             }
         }
-        // Read the generation before the rows: should a build land in between, the
-        // cache is merely rebuilt once more on the next request.
-        let served = self.warehouse.served()?;
-        let generation = generation.max(1).min(self.warehouse.served_generation());
         let cache = Arc::new(ReportCache::from_rows(&served.rows));
-        *self.current.write().unwrap() = (generation, cache.clone());
+        *self.current.write().unwrap() = (version, cache.clone());
         Ok(cache)
     }
 }

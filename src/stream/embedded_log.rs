@@ -99,10 +99,7 @@ impl EmbeddedLog {
     /// As [`EmbeddedLog::open`], with at most `queue_depth` requests waiting for the
     /// writer; beyond that, publishing fails fast with [`StreamError::Overloaded`].
     pub fn open_with_queue_depth(path: &Path, queue_depth: usize) -> Result<Arc<Self>, LogError> {
-        let wrap = |source| LogError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
+        let wrap = sqlite_error(path);
         let writer_conn = open_connection(path).map_err(wrap)?;
         writer_conn.execute_batch(SCHEMA).map_err(wrap)?;
         let reader = open_connection(path).map_err(wrap)?;
@@ -264,10 +261,15 @@ impl EmbeddedLog {
     }
 
     fn error(&self, source: rusqlite::Error) -> LogError {
-        LogError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
+        sqlite_error(&self.path)(source)
+    }
+}
+
+/// An SQLite error of the log at `path`, as a [`LogError`].
+fn sqlite_error(path: &Path) -> impl Fn(rusqlite::Error) -> LogError + Copy + '_ {
+    move |source| LogError::Sqlite {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
@@ -332,10 +334,7 @@ pub fn door_ledger(
     consumer: &str,
     days: &RangeInclusive<NaiveDate>,
 ) -> Result<Vec<DoorDay>, LogError> {
-    let wrap = |source| LogError::Sqlite {
-        path: path.to_path_buf(),
-        source,
-    };
+    let wrap = sqlite_error(path);
     let conn = open_connection(path).map_err(wrap)?;
     conn.execute_batch(SCHEMA).map_err(wrap)?;
     let checkpoint: i64 = conn
@@ -375,10 +374,10 @@ pub fn door_ledger(
 
 /// The UTC order day of each event `seq` of the log at `path` (`None`: no such event).
 pub fn order_days_of(path: &Path, seqs: &[i64]) -> Result<Vec<Option<NaiveDate>>, LogError> {
-    let wrap = |source| LogError::Sqlite {
-        path: path.to_path_buf(),
-        source,
-    };
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wrap = sqlite_error(path);
     let conn = open_connection(path).map_err(wrap)?;
     let mut statement = conn
         .prepare("SELECT body FROM events WHERE seq = ?1")

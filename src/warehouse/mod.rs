@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
@@ -133,9 +133,8 @@ pub struct Warehouse {
     lake: Arc<dyn LakeStore>,
     gate: LakeGate,
     view_reads_lake: AtomicBool,
-    /// The report as served, once read or built; `served_generation` counts its changes.
-    served: RwLock<Option<Arc<ServedReport>>>,
-    served_generation: AtomicU64,
+    /// The report as served, once read or built, with how many times it has changed.
+    served: RwLock<Option<(u64, Arc<ServedReport>)>>,
 }
 
 impl Warehouse {
@@ -169,7 +168,6 @@ impl Warehouse {
             gate,
             view_reads_lake: AtomicBool::new(false),
             served: RwLock::new(None),
-            served_generation: AtomicU64::new(0),
         };
         warehouse.write_empty_files()?;
         Ok(warehouse)
@@ -312,6 +310,11 @@ impl Warehouse {
             .ok_or_else(|| WarehouseError::NotLocal(path.to_string()))
     }
 
+    /// Where DuckDB finds each of the lake files `paths`.
+    fn local_files(&self, paths: &[String]) -> Result<Vec<String>, WarehouseError> {
+        paths.iter().map(|path| self.local(path)).collect()
+    }
+
     /// The Parquet files of the partitions that overlap `window`, in the four lists the
     /// report reads.
     fn window_files(&self, window: &ReportWindow) -> Result<WindowFiles, WarehouseError> {
@@ -341,9 +344,7 @@ impl Warehouse {
                 (true, false) => &mut files.edge_days,
                 (false, _) => &mut files.mixed,
             };
-            for file in &partition.files {
-                list.push(self.local(file)?);
-            }
+            list.extend(self.local_files(&partition.files)?);
         }
         Ok(files)
     }
@@ -460,11 +461,7 @@ impl Warehouse {
                 else {
                     return Ok(None);
                 };
-                let files: Vec<String> = partition
-                    .files
-                    .iter()
-                    .map(|file| self.local(file))
-                    .collect::<Result<_, _>>()?;
+                let files = self.local_files(&partition.files)?;
                 format!("first_received({})", list_literal(&files, ""))
             }
             None => "orders_enriched".to_string(),
@@ -481,6 +478,12 @@ impl Warehouse {
 
     /// The report as served, shared.
     pub fn served(&self) -> Result<Arc<ServedReport>, WarehouseError> {
+        Ok(self.served_versioned()?.1)
+    }
+
+    /// The report as served, and its version: how many times it has changed in this
+    /// process (from 1). A copy of it is current while the version has not moved.
+    pub fn served_versioned(&self) -> Result<(u64, Arc<ServedReport>), WarehouseError> {
         if let Some(served) = self.served.read().unwrap().clone() {
             return Ok(served);
         }
@@ -498,14 +501,8 @@ impl Warehouse {
             last_as_of: self.last_refresh_as_of()?,
             rows: self.report_rows()?,
         };
-        self.serve(served)?;
-        self.served()
-    }
-
-    /// How many times the served report has changed: a cache of it is current while
-    /// this has not moved.
-    pub fn served_generation(&self) -> u64 {
-        self.served_generation.load(Ordering::Acquire)
+        self.write_served_report(&served)?;
+        Ok(self.keep_served(served))
     }
 
     /// Makes `served` the report as served: written to the copy first, so a restart
@@ -516,10 +513,11 @@ impl Warehouse {
         Ok(())
     }
 
-    fn keep_served(&self, served: ServedReport) -> Arc<ServedReport> {
-        let served = Arc::new(served);
-        *self.served.write().unwrap() = Some(served.clone());
-        self.served_generation.fetch_add(1, Ordering::AcqRel);
+    fn keep_served(&self, served: ServedReport) -> (u64, Arc<ServedReport>) {
+        let mut kept = self.served.write().unwrap();
+        let version = kept.as_ref().map_or(1, |(version, _)| version + 1);
+        let served = (version, Arc::new(served));
+        *kept = Some(served.clone());
         served
     }
 
@@ -554,9 +552,7 @@ impl Warehouse {
         let _readers = self.gate.read();
         let mut files = Vec::new();
         for partition in block_on(day_partitions(self.lake.as_ref(), Some(days)))? {
-            for file in &partition.files {
-                files.push(self.local(file)?);
-            }
+            files.extend(self.local_files(&partition.files)?);
         }
         let day_files = list_literal(&files, &self.empty_file(EMPTY_SCHEMA_FILE));
         let sql = fill(

@@ -1,7 +1,8 @@
 //! The hot paths of an order, one criterion group each:
 //! parse + validate (CONTRACT §3), read the Event Hubs trigger's invocation (the host's
 //! payload for a batch), enrich a batch (customer join through the cache), write a batch
-//! to Parquet (the lake file), and build the summary (DuckDB over a generated lake).
+//! to Parquet (the lake file), roll a day up, and build the report with the report core
+//! from the daily roll-ups of a generated lake.
 //!
 //! `cargo bench --bench hot_paths` (release profile, the project's one build); the
 //! figures feed `docs/BENCHMARKS.md` through `bench/run.sh`.
@@ -12,10 +13,9 @@ use pizza_pipeline::customers::{demo_customers, CustomerDirectory, SqliteCustome
 use pizza_pipeline::enrich::{enrich_batch, EnrichedOrder, StreamedEvent};
 use pizza_pipeline::functions::invocation::{decode_eventhub_batch, encode_eventhub_batch};
 use pizza_pipeline::lake::parquet::{to_record_batch, write_parquet_as, FileKind};
-use pizza_pipeline::lake::LakeGate;
+use pizza_pipeline::lake::rollup::DayRollup;
 use pizza_pipeline::order::{parse_orders, OrderEvent, PizzaType};
-use pizza_pipeline::summary::ReportWindow;
-use pizza_pipeline::warehouse::Warehouse;
+use pizza_pipeline::summary::{build_report_as_is, ReportWindow};
 use std::sync::Arc;
 
 const BATCH: usize = 10_000;
@@ -172,11 +172,11 @@ fn write_lake_file(c: &mut Criterion) {
 fn build_summary(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let db = customers_db(dir.path());
-    let lake = dir.path().join("lake");
+    let root = dir.path().join("lake");
     let end = Utc::now().date_naive();
     let orders = 1_000_000;
     pizza_pipeline::generate::generate_lake(
-        &lake,
+        &root,
         &db.all().unwrap(),
         &pizza_pipeline::generate::LakeSpec {
             orders,
@@ -186,20 +186,46 @@ fn build_summary(c: &mut Criterion) {
         },
     )
     .unwrap();
-    let warehouse = Warehouse::open(
-        &dir.path().join("warehouse.duckdb"),
-        Arc::new(pizza_pipeline::lake::LocalLake::new(&lake)),
-        LakeGate::default(),
-        &pizza_pipeline::population::shipped(),
-    )
-    .unwrap();
+    let lake = pizza_pipeline::lake::LocalLake::new(&root);
+    let population = pizza_pipeline::population::shipped();
     let window =
         ReportWindow::ending_at(end.and_hms_opt(0, 0, 0).unwrap().and_utc(), chrono_tz::UTC);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut group = c.benchmark_group("summary");
     group.sample_size(10);
     group.throughput(Throughput::Elements(orders));
-    group.bench_function("build, 1M orders over 1 year", |b| {
-        b.iter(|| warehouse.build_summary(&window).unwrap())
+    group.bench_function("report core, 1M orders over 1 year, from roll-ups", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(build_report_as_is(&lake, &window, &population, Utc::now()))
+                .unwrap()
+        })
+    });
+    // One day's orders (compacted), rolled up as compaction does.
+    let day = pizza_pipeline::lake::DayFiles {
+        day: end - Duration::days(1),
+        files: runtime
+            .block_on(pizza_pipeline::lake::day_partitions(&lake, None))
+            .unwrap()
+            .pop()
+            .unwrap()
+            .files,
+    };
+    let day_orders = runtime
+        .block_on(pizza_pipeline::lake::day_summary::read_orders(&lake, &day))
+        .unwrap();
+    let rows: usize = day_orders.iter().map(|b| b.num_rows()).sum();
+    group.throughput(Throughput::Elements(rows as u64));
+    group.bench_function(BenchmarkId::new("roll up one day", rows), |b| {
+        b.iter(|| {
+            DayRollup::from_orders(&day_orders, None)
+                .unwrap()
+                .to_parquet()
+                .unwrap()
+        })
     });
     group.finish();
 }

@@ -114,6 +114,9 @@ param sqlAutoPauseDelayMinutes int = 60
 @description('SUMMARY_SCHEDULE: when the build_state_summary timer ticks, six-field cron, always UTC on Linux plans. Hourly: each tick builds the nightly report once it is due at 02:00 in reportTimeZone, and catches up a missed one.')
 param summarySchedule string = '0 0 * * * *'
 
+@description('VERIFY_SCHEDULE: when the verify_state_summary timer ticks, six-field cron in UTC. Weekly: the nightly report recomputed by Synapse\'s SQL from the orders and compared with the report core\'s, figure by figure.')
+param verifySchedule string = '0 30 4 * * 0'
+
 @description('REPORT_TIME_ZONE: IANA time zone of the report day: the nightly build runs at 02:00 there and its 12-month window ends at midnight there.')
 param reportTimeZone string = 'UTC'
 
@@ -240,6 +243,7 @@ module functionApp 'modules/functionapp.bicep' = {
     synapseSqlEndpoint: synapse.outputs.serverlessSqlEndpoint
     synapseDatabaseName: synapseDatabaseName
     summarySchedule: summarySchedule
+    verifySchedule: verifySchedule
     reportTimeZone: reportTimeZone
     tags: allTags
   }

@@ -1,19 +1,30 @@
-//! Refresh time against its baseline, measured in the same run (CONTRACT §9): our exact,
-//! de-duplicated `state_top_pizzas` build versus one plain DuckDB aggregate query over
-//! the same Parquet lake (no de-duplication, no ranking, no population join).
+//! The nightly build against its baseline, measured in the same run (CONTRACT §9): our
+//! exact, de-duplicated `state_top_pizzas` build, run as the nightly job runs it
+//! (`pizza-pipeline refresh`, a process of its own, whose peak memory is read too),
+//! versus one plain DuckDB aggregate query over the same Parquet lake (no
+//! de-duplication, no ranking, no population join).
 //!
-//! cargo run --release --example refresh_vs_plain -- AS_OF RUNS DATA_DIR [DATA_DIR…]
-//! (make each DATA_DIR with `pizza-pipeline generate-lake`)
+//! cargo run --release --example refresh_vs_plain -- BIN AS_OF RUNS DATA_DIR [DATA_DIR…]
+//! (BIN: the pizza-pipeline binary; make each DATA_DIR with `pizza-pipeline generate-lake`
+//! ending the day AS_OF falls on)
 //!
-//! With several lakes, each round measures every lake once, in turn, so that a slow
-//! spell of this shared machine falls on all of them rather than on whichever lake was
-//! measured during it. Each lake after the first is then compared with the first round by
-//! round, and the median of those ratios is printed.
+//! For each lake it measures:
+//! - the first build: the lake's roll-ups removed first, as on a lake written by other
+//!   tools, so the build rolls every day of the window up on the way;
+//! - the steady-state nightly build, RUNS times: one new day since the last build (the
+//!   window's last day, put back as a freshly landed batch file), which the build compacts
+//!   and rolls up before it reads the window's roll-ups;
+//! - the roll-ups' size, and what rolling a day up adds to compacting it.
+//!
+//! Each round measures every lake once, in turn, and flips the order of build and
+//! baseline, so that a slow spell of this shared machine falls on all of them rather than
+//! on whichever was measured during it.
 
-use pizza_pipeline::host::{DataDir, Embedded};
-use pizza_pipeline::summary::{Refresh, ReportWindow};
-use std::path::Path;
-use std::sync::Arc;
+use pizza_pipeline::lake::rollup::ROLLUP_TABLE;
+use pizza_pipeline::lake::{compact_lake, LakeGate, LocalLake, COMPACTED_PREFIX, ORDERS_TABLE};
+use pizza_pipeline::summary::ReportWindow;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
 const PLAIN: &str =
@@ -22,65 +33,130 @@ const PLAIN: &str =
     WHERE order_ts >= '{start}'::TIMESTAMPTZ AND order_ts < '{end}'::TIMESTAMPTZ AND customer_found
     GROUP BY ALL";
 
-/// One lake, ready to be measured, and its timings so far (seconds, one per round).
+/// One build as the nightly job runs it: seconds and peak resident memory.
+#[derive(Clone, Copy)]
+struct Run {
+    seconds: f64,
+    peak_mib: f64,
+}
+
+/// One lake, ready to be measured, and its timings so far.
 struct Lake {
-    name: String,
-    summary: Arc<Refresh>,
+    dir: PathBuf,
     plain: String,
-    ours: Vec<f64>,
-    theirs: Vec<f64>,
+    first: Option<(Run, f64)>,
+    builds: Vec<Run>,
+    plains: Vec<f64>,
 }
 
 impl Lake {
-    fn open(path: &str, window: ReportWindow) -> anyhow::Result<Self> {
-        let dir = DataDir::existing(Path::new(path))?;
-        let lake = Arc::new(pizza_pipeline::lake::LocalLake::new(dir.lake()));
+    fn open(dir: &str, window: &ReportWindow) -> Self {
+        let dir = PathBuf::from(dir);
         let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S+00").to_string();
         let plain = PLAIN
             .replace(
                 "{glob}",
-                &format!("{}/orders_enriched/*/*.parquet", dir.lake().display()),
+                &format!("{}/{ORDERS_TABLE}/*/*.parquet", lake_root(&dir).display()),
             )
             .replace("{start}", &at(window.start))
             .replace("{end}", &at(window.end));
-        Ok(Self {
-            name: path.to_string(),
-            summary: Embedded::open_report(
-                &dir,
-                lake,
-                Arc::new(pizza_pipeline::metrics::Metrics::new()),
-            )?
-            .refresh,
+        Lake {
+            dir,
             plain,
-            ours: Vec::new(),
-            theirs: Vec::new(),
-        })
+            first: None,
+            builds: Vec::new(),
+            plains: Vec::new(),
+        }
     }
 
-    /// One plain aggregate, then one refresh.
-    async fn measure(
-        &mut self,
-        baseline_db: &duckdb::Connection,
-        window: ReportWindow,
-    ) -> anyhow::Result<()> {
-        let started = Instant::now();
-        let groups = baseline_db
-            .prepare(&self.plain)?
-            .query_map([], |_| Ok(()))?
-            .count();
-        self.theirs.push(started.elapsed().as_secs_f64());
-        let started = Instant::now();
-        let report = self.summary.refresh(window).await?;
-        self.ours.push(started.elapsed().as_secs_f64());
-        eprintln!(
-            "{}: plain {:.3} s ({groups} groups) · refresh {:.3} s ({} rows)",
-            self.name,
-            self.theirs.last().unwrap(),
-            self.ours.last().unwrap(),
-            report.report_rows
-        );
-        Ok(())
+    fn name(&self) -> String {
+        self.dir.display().to_string()
     }
+
+    fn measure_plain(&self, db: &duckdb::Connection) -> anyhow::Result<f64> {
+        let started = Instant::now();
+        let groups = db.prepare(&self.plain)?.query_map([], |_| Ok(()))?.count();
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{}: plain aggregate {seconds:.3} s ({groups} groups)",
+            self.name()
+        );
+        Ok(seconds)
+    }
+
+    /// `pizza-pipeline refresh` for the window, under `/usr/bin/time`.
+    fn measure_build(&self, bin: &str, as_of: &str) -> anyhow::Result<Run> {
+        let started = Instant::now();
+        let output = Command::new("/usr/bin/time")
+            .args(["-f", "peak_rss_kib=%M", bin, "refresh", "--data-dir"])
+            .arg(&self.dir)
+            .args(["--as-of", as_of])
+            .env("PIZZA_LOG", "warn")
+            .output()?;
+        let seconds = started.elapsed().as_secs_f64();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        anyhow::ensure!(output.status.success(), "refresh failed: {stderr}");
+        let peak_kib: f64 = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("peak_rss_kib="))
+            .ok_or_else(|| anyhow::anyhow!("no peak memory in {stderr}"))?
+            .trim()
+            .parse()?;
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+        eprintln!(
+            "{}: build {seconds:.3} s, peak {:.0} MiB ({} days from roll-ups, {} rolled up)",
+            self.name(),
+            peak_kib / 1024.0,
+            report["days_from_rollups"],
+            report["rollups_written"]
+        );
+        Ok(Run {
+            seconds,
+            peak_mib: peak_kib / 1024.0,
+        })
+    }
+}
+
+fn lake_root(dir: &Path) -> PathBuf {
+    dir.join("lake")
+}
+
+/// The window's last day put back as it was the day its orders landed: its compacted
+/// file becomes a batch file, and its roll-up goes.
+fn reland_day(dir: &Path, day: chrono::NaiveDate) -> anyhow::Result<()> {
+    let folder = lake_root(dir).join(format!("{ORDERS_TABLE}/order_date={day}"));
+    for entry in std::fs::read_dir(&folder)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with(COMPACTED_PREFIX) {
+            std::fs::rename(
+                &path,
+                folder.join("p0-00000000000000000001-00000000000000000002.parquet"),
+            )?;
+        }
+    }
+    let rollups = lake_root(dir).join(format!("{ROLLUP_TABLE}/order_date={day}"));
+    if rollups.exists() {
+        std::fs::remove_dir_all(rollups)?;
+    }
+    Ok(())
+}
+
+/// Bytes in the files under `folder`, and how many files.
+fn folder_size(folder: &Path) -> (u64, usize) {
+    let mut total = (0, 0);
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(meta) = entry.metadata() {
+                total = (total.0 + meta.len(), total.1 + 1);
+            }
+        }
+    }
+    total
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -89,53 +165,133 @@ fn median(values: &[f64]) -> f64 {
     sorted[sorted.len() / 2]
 }
 
+fn listed(values: &[f64]) -> String {
+    values
+        .iter()
+        .map(|v| format!("{v:.2}"))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The roll-ups' size, and what rolling the new day up adds to compacting it.
+async fn rollup_costs(
+    lake: &Lake,
+    db: &duckdb::Connection,
+    day: chrono::NaiveDate,
+) -> anyhow::Result<String> {
+    let root = lake_root(&lake.dir);
+    let (bytes, files) = folder_size(&root.join(ROLLUP_TABLE));
+    let orders: i64 = db.query_row(
+        &format!(
+            "SELECT count(*) FROM read_parquet('{}/{ORDERS_TABLE}/*/*.parquet')",
+            root.display()
+        ),
+        [],
+        |r| r.get(0),
+    )?;
+    reland_day(&lake.dir, day)?;
+    let started = Instant::now();
+    let report = compact_lake(
+        &LocalLake::new(&root),
+        &LakeGate::default(),
+        Some(day..=day),
+    )
+    .await?;
+    let compaction = started.elapsed().as_secs_f64();
+    Ok(format!(
+        "lake {}: roll-ups {files} days, {:.0} KiB a day, {:.2} bytes an order; compacting the new day {compaction:.3} s, of which rolling it up {:.3} s ({:.0}%)",
+        lake.name(),
+        bytes as f64 / files.max(1) as f64 / 1024.0,
+        bytes as f64 / orders.max(1) as f64,
+        report.rollup_seconds,
+        100.0 * report.rollup_seconds / compaction
+    ))
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     anyhow::ensure!(
-        args.len() >= 4,
-        "usage: refresh_vs_plain AS_OF RUNS DATA_DIR [DATA_DIR…]"
+        args.len() >= 5,
+        "usage: refresh_vs_plain BIN AS_OF RUNS DATA_DIR [DATA_DIR…]"
     );
-    let as_of = pizza_pipeline::order::parse_timestamp(&args[1])
-        .ok_or_else(|| anyhow::anyhow!("bad AS_OF {:?}", args[1]))?;
-    let runs: usize = args[2].parse()?;
+    let (bin, as_of_text) = (&args[1], &args[2]);
+    let as_of = pizza_pipeline::order::parse_timestamp(as_of_text)
+        .ok_or_else(|| anyhow::anyhow!("bad AS_OF {as_of_text:?}"))?;
+    let runs: usize = args[3].parse()?;
     anyhow::ensure!(runs >= 1, "RUNS must be at least 1");
     let window = ReportWindow::ending_at(as_of, chrono_tz::Tz::UTC);
-    let mut lakes = args[3..]
-        .iter()
-        .map(|path| Lake::open(path, window))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let baseline_db = duckdb::Connection::open_in_memory()?;
+    let new_day = *window.utc_days().end();
+    let mut lakes: Vec<Lake> = args[4..].iter().map(|d| Lake::open(d, &window)).collect();
+    let db = duckdb::Connection::open_in_memory()?;
 
-    for _ in 0..runs {
+    // The first build, on lakes without roll-ups.
+    for lake in &mut lakes {
+        let rollups = lake_root(&lake.dir).join(ROLLUP_TABLE);
+        if rollups.exists() {
+            std::fs::remove_dir_all(rollups)?;
+        }
+        let plain = lake.measure_plain(&db)?;
+        let build = lake.measure_build(bin, as_of_text)?;
+        lake.first = Some((build, plain));
+    }
+    // The nightly build with one new day, alternating with the baseline.
+    for round in 0..runs {
         for lake in &mut lakes {
-            lake.measure(&baseline_db, window).await?;
+            reland_day(&lake.dir, new_day)?;
+            if round % 2 == 0 {
+                lake.plains.push(lake.measure_plain(&db)?);
+                lake.builds.push(lake.measure_build(bin, as_of_text)?);
+            } else {
+                lake.builds.push(lake.measure_build(bin, as_of_text)?);
+                lake.plains.push(lake.measure_plain(&db)?);
+            }
         }
     }
     for lake in &lakes {
-        let (ours, theirs) = (median(&lake.ours), median(&lake.theirs));
+        let (first, first_plain) = lake.first.expect("measured");
         println!(
-            "lake {}: refresh median {ours:.3} s · plain aggregate median {theirs:.3} s · ratio {:.2}",
-            lake.name,
-            ours / theirs
+            "lake {}: first build {:.3} s (peak {:.0} MiB) · plain aggregate {first_plain:.3} s · ratio {:.2}",
+            lake.name(),
+            first.seconds,
+            first.peak_mib,
+            first.seconds / first_plain
+        );
+        let seconds: Vec<f64> = lake.builds.iter().map(|r| r.seconds).collect();
+        let peaks: Vec<f64> = lake.builds.iter().map(|r| r.peak_mib).collect();
+        let ratios: Vec<f64> = seconds
+            .iter()
+            .zip(&lake.plains)
+            .map(|(a, b)| a / b)
+            .collect();
+        println!(
+            "lake {}: nightly build median {:.3} s (peak {:.0} MiB at most) · plain aggregate median {:.3} s · ratio {:.3} · ratios by round {}",
+            lake.name(),
+            median(&seconds),
+            peaks.iter().copied().fold(0.0, f64::max),
+            median(&lake.plains),
+            median(&ratios),
+            listed(&ratios)
         );
     }
     let first = &lakes[0];
     for lake in &lakes[1..] {
         let ratios: Vec<f64> = lake
-            .ours
+            .builds
             .iter()
-            .zip(&first.ours)
-            .map(|(a, b)| a / b)
+            .zip(&first.builds)
+            .map(|(a, b)| a.seconds / b.seconds)
             .collect();
-        let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
         println!(
-            "lake {} vs {}: refresh ratios by round {} · median {:.2}",
-            lake.name,
-            first.name,
-            listed.join(" / "),
+            "lake {} vs {}: nightly build ratios by round {} · median {:.2}",
+            lake.name(),
+            first.name(),
+            listed(&ratios),
             median(&ratios)
         );
+    }
+    for lake in &lakes {
+        println!("{}", rollup_costs(lake, &db, new_day).await?);
     }
     Ok(())
 }

@@ -24,6 +24,10 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     Unauthorized(String),
+    /// `--verify` found the report core and the warehouse's own SQL disagree: nothing was
+    /// published, and trying again gives the same answer.
+    #[error("{0}")]
+    VerificationFailed(String),
     /// An order request refused at the door: nothing of it was stored.
     #[error("{0}")]
     Order(OrderRefusal),
@@ -51,6 +55,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::VerificationFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Order(refusal) => match refusal {
                 OrderRefusal::NotJson(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 OrderRefusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -153,6 +153,11 @@ pub struct RefreshArgs {
     /// The lake container `dev` ran with (see `dev --lake-url`), if any.
     #[arg(long, env = "PIZZA_LAKE_URL", hide_env_values = true)]
     pub lake_url: Option<String>,
+    /// Also recompute the report with DuckDB's SQL definition straight from the orders,
+    /// and publish only if both agree on every figure; else exit with an error naming
+    /// the first difference.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -177,6 +182,11 @@ pub struct LedgerArgs {
     /// Print the ledger as JSON (as GET /api/ledger answers) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also count the lake's half with DuckDB's SQL definition straight from the orders
+    /// (sql/duckdb/ledger.sql), and exit with an error naming the first day where it
+    /// differs from the daily roll-ups'.
+    #[arg(long)]
+    pub verify: bool,
     /// The lake container `dev` ran with (see `dev --lake-url`), if any.
     #[arg(long, env = "PIZZA_LAKE_URL", hide_env_values = true)]
     pub lake_url: Option<String>,

@@ -7,8 +7,8 @@
 use crate::customers::Customer;
 use crate::enrich::EnrichedOrder;
 use crate::lake::parquet::{to_record_batch, write_parquet};
-use crate::lake::rollup::{rollup_file, rollup_path_for};
-use crate::lake::{partition_dir, COMPACTED_PREFIX, GENERATED_PARTITION};
+use crate::lake::rollup::{rollup_path_for, DayRollup};
+use crate::lake::{partition_dir, LakeStore, LocalLake, COMPACTED_PREFIX, GENERATED_PARTITION};
 use crate::order::{OrderEvent, PizzaType};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
@@ -64,6 +64,7 @@ pub fn generate_lake_numbered_from(
     anyhow::ensure!(!customers.is_empty(), "no customers to generate orders for");
     anyhow::ensure!(spec.days > 0, "days must be at least 1");
     let started = std::time::Instant::now();
+    let lake = LocalLake::new(lake_root);
     let customers: Vec<Arc<Customer>> = customers.iter().cloned().map(Arc::new).collect();
     let first_day = spec.end - Duration::days(spec.days as i64);
     let per_day = spec.orders / spec.days as u64;
@@ -89,7 +90,7 @@ pub fn generate_lake_numbered_from(
                             + (index as u64).min(remainder);
                         let day = first_day + Duration::days(index as i64);
                         let (written, gross) = write_day(
-                            lake_root,
+                            &lake,
                             &customers,
                             day,
                             first_id as i64,
@@ -121,7 +122,7 @@ pub fn generate_lake_numbered_from(
 }
 
 fn write_day(
-    lake_root: &Path,
+    lake: &LocalLake,
     customers: &[Arc<Customer>],
     day: NaiveDate,
     first_id: i64,
@@ -162,13 +163,12 @@ fn write_day(
     let refs: Vec<&EnrichedOrder> = rows.iter().collect();
     let batch = to_record_batch(&refs);
     let bytes = write_parquet(&batch)?;
-    // As compaction writes them: the compacted day, then its daily customer roll-up.
+    // As compaction writes them: the compacted day, then its roll-up.
     let compacted = format!("{}/{COMPACTED_PREFIX}generated.parquet", partition_dir(day));
     let rollup = rollup_path_for(&compacted).expect("a compacted file name");
-    for (path, content) in [(compacted, bytes.clone()), (rollup, rollup_file(&batch)?)] {
-        let path = lake_root.join(path);
-        std::fs::create_dir_all(path.parent().expect("a partition folder"))?;
-        std::fs::write(path, &content)?;
+    let rolled_up = DayRollup::from_orders(std::slice::from_ref(&batch), None)?.to_parquet()?;
+    for (path, content) in [(compacted, bytes.clone()), (rollup, rolled_up)] {
+        futures::executor::block_on(lake.put(&path, content))?;
     }
     Ok((bytes.len() as u64, gross))
 }

@@ -745,12 +745,13 @@ fn every_alert_is_wired_tied_to_what_the_handler_writes_and_explained_to_operato
     let handler: String = [
         "src/functions/enrich_orders.rs",
         "src/functions/build_state_summary.rs",
+        "src/functions/verify_state_summary.rs",
     ]
     .iter()
     .map(|f| fs::read_to_string(repo().join(f)).expect(f))
     .collect();
     let lines = alert_lines(&alerts);
-    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines.len(), 4, "{lines:?}");
     for (name, line) in &lines {
         assert!(
             handler.contains(&format!("\"{line}")),
@@ -765,6 +766,7 @@ fn every_alert_is_wired_tied_to_what_the_handler_writes_and_explained_to_operato
         "enrich-lag",
         "eventhub-not-consumed",
         "report-not-built",
+        "report-verification-failed",
         "order-api-5xx",
     ] {
         assert!(

@@ -12,7 +12,7 @@ use pizza_pipeline::functions::{self, invocation, FunctionsState};
 use pizza_pipeline::lake::{LakeGate, LakeStore, LocalLake};
 use pizza_pipeline::metrics::Metrics;
 use pizza_pipeline::stream::EmbeddedLog;
-use pizza_pipeline::summary::{Refresh, ReportWindow};
+use pizza_pipeline::summary::{Refresh, RefreshOptions, ReportWindow};
 use pizza_pipeline::warehouse::Warehouse;
 use serde_json::Value;
 use std::sync::Arc;
@@ -44,7 +44,13 @@ fn handler(report_tz: chrono_tz::Tz) -> Handler {
         .unwrap(),
     );
     let metrics = Arc::new(Metrics::new());
-    let summary = Arc::new(Refresh::new(lake.clone(), gate, warehouse, metrics.clone()));
+    let summary = Arc::new(Refresh::new(
+        lake.clone(),
+        gate,
+        warehouse,
+        Arc::new(population),
+        metrics.clone(),
+    ));
     let customers = SqliteCustomers::open(&dir.path().join("c.sqlite")).unwrap();
     let customer = |customer_id: i64, state: &str| Customer {
         customer_id,
@@ -284,7 +290,11 @@ async fn an_on_demand_report_never_stands_in_for_a_nightly_build() {
     // /admin/refresh with that as_of). It lacks the rest of today's orders, so it must
     // not count as tomorrow's nightly report; the next tick puts today's back.
     let tonight = ReportWindow::ending_at(at("2026-11-26T05:00:00Z"), ny);
-    handler.summary.refresh(tonight).await.unwrap();
+    handler
+        .summary
+        .refresh(tonight, RefreshOptions::default())
+        .await
+        .unwrap();
     assert_eq!(
         tick(&handler, "2026-11-25T18:00:00Z").await.as_deref(),
         Some("2026-11-25T05:00:00.000000Z")
@@ -294,4 +304,56 @@ async fn an_on_demand_report_never_stands_in_for_a_nightly_build() {
         Some("2026-11-26T05:00:00.000000Z"),
         "tomorrow's 02:00 build happens"
     );
+}
+
+/// The weekly verification recomputes the nightly report with the warehouse's own SQL and
+/// publishes nothing: it answers with the rows that agree, and when a roll-up no longer
+/// tells the truth it fails, its error line naming the first difference.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_weekly_verification_says_whether_the_core_and_the_sql_agree() {
+    use pizza_pipeline::functions::{VERIFICATION_FAILED, VERIFIED};
+    use pizza_pipeline::lake::rollup::ROLLUP_TABLE;
+    let handler = handler(chrono_tz::UTC);
+    let request = fixture("eventhub_many_request_datatype_string.json");
+    let (status, _) = invoke(
+        &handler.app,
+        "/enrich_orders",
+        serde_json::to_vec(&request).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let sunday = "2026-12-06T04:30:00Z";
+    assert!(tick(&handler, sunday).await.is_some(), "the nightly build");
+    let refreshes = handler.metrics.refreshes.get();
+
+    let verify = || async {
+        let body = invocation::encode_timer(at(sunday), None, at(sunday), false);
+        invoke(&handler.app, "/verify_state_summary", body).await
+    };
+    let (status, answer) = verify().await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let line = answer["Logs"][0].as_str().unwrap();
+    assert!(line.starts_with(VERIFIED), "{line}");
+    assert!(line.ends_with("rows agree with DuckDB"), "{line}");
+    assert!(answer["ReturnValue"]["report_rows"].as_u64().unwrap() > 0);
+    assert_eq!(handler.metrics.refreshes.get(), refreshes, "nothing built");
+
+    // A roll-up that lost a customer's orders: the verification fails.
+    let rollups = files_under(&handler.lake, ROLLUP_TABLE).await;
+    assert!(!rollups.is_empty());
+    let empty = pizza_pipeline::lake::rollup::DayRollup::default()
+        .to_parquet()
+        .unwrap();
+    for rollup in &rollups {
+        handler.lake.put(rollup, empty.clone()).await.unwrap();
+    }
+    let (status, answer) = verify().await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{answer}");
+    let said = answer.to_string();
+    assert!(said.contains("disagree"), "{said}");
+    assert!(
+        said.contains("the report core has 0 rows and DuckDB"),
+        "{said}"
+    );
+    assert!(VERIFICATION_FAILED.starts_with("state_top_pizzas verification"));
 }

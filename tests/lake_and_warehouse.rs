@@ -1,5 +1,7 @@
-//! The lake and the warehouse through the library: at-least-once landing, compaction
-//! and the views must all count each order once, the first received winning.
+//! The lake and the warehouse through the library: at-least-once landing, compaction,
+//! the daily roll-ups, the report core and the views must all count each order once, the
+//! first received winning. Every refresh here is verified: DuckDB's SQL definition
+//! recomputes the report from the orders and must agree on every figure.
 
 use chrono::{DateTime, Duration, Utc};
 use pizza_pipeline::customers::Customer;
@@ -8,7 +10,10 @@ use pizza_pipeline::lake::{compact_lake, land_batch, LakeGate, LakeStore, LocalL
 use pizza_pipeline::metrics::Metrics;
 use pizza_pipeline::order::{OrderEvent, PizzaType};
 use pizza_pipeline::serving::{ReportCache, ServedReports};
-use pizza_pipeline::summary::{Refresh, RefreshReport, ReportWindow, SummaryError};
+use pizza_pipeline::summary::{
+    build_report_as_is, Refresh, RefreshOptions, RefreshReport, ReportRow, ReportWindow,
+    SummaryError,
+};
 use pizza_pipeline::warehouse::Warehouse;
 use std::sync::Arc;
 
@@ -59,15 +64,29 @@ struct Summary {
 impl Summary {
     fn new(warehouse: Arc<Warehouse>, lake: Arc<LocalLake>, gate: LakeGate) -> Self {
         let metrics = Arc::new(Metrics::new());
+        let population = Arc::new(pizza_pipeline::population::shipped());
+        let refresh = Refresh::new(lake, gate, warehouse.clone(), population, metrics);
         Summary {
-            refresh: Arc::new(Refresh::new(lake, gate, warehouse.clone(), metrics)),
+            refresh: Arc::new(refresh),
             served: ServedReports::new(warehouse.clone()).unwrap(),
             warehouse,
         }
     }
 
+    /// A verified refresh: DuckDB's SQL must agree with the report core.
     async fn refresh(&self, window: ReportWindow) -> Result<RefreshReport, SummaryError> {
-        self.refresh.refresh(window).await
+        self.refresh
+            .refresh(window, RefreshOptions { verify: true })
+            .await
+    }
+
+    async fn refresh_unverified(
+        &self,
+        window: ReportWindow,
+    ) -> Result<RefreshReport, SummaryError> {
+        self.refresh
+            .refresh(window, RefreshOptions::default())
+            .await
     }
 
     fn cache(&self) -> Arc<ReportCache> {
@@ -169,15 +188,10 @@ async fn redelivered_batches_compaction_and_refresh_count_each_order_once() {
     .unwrap();
     assert_eq!(qty_of_1, 1, "the first received version wins");
 
-    // The summary SQL de-duplicates on its own too (first received wins), even before
-    // any compaction: orders 1 (qty 1, not the later qty 9), 2 and 4 → 7 pizzas.
-    let w = warehouse.clone();
-    let built = tokio::task::spawn_blocking(move || {
-        w.build_summary(&window).unwrap();
-        w.report_for_state("TX").unwrap()
-    })
-    .await
-    .unwrap();
+    // The report core and DuckDB's SQL each de-duplicate on their own too (first
+    // received wins), even before any compaction: orders 1 (qty 1, not the later qty 9),
+    // 2 and 4 → 7 pizzas.
+    let built = core_rows(&lake, window).await;
     assert_eq!(
         (
             built.len(),
@@ -185,6 +199,15 @@ async fn redelivered_batches_compaction_and_refresh_count_each_order_once() {
             built[0].gross_sales_cents
         ),
         (1, 7, 7007)
+    );
+    let files = lake.list("orders_enriched").await.unwrap();
+    let w = warehouse.clone();
+    let recounted = tokio::task::spawn_blocking(move || w.recompute(&window, &files).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        pizza_pipeline::summary::first_difference(&built, &recounted, "DuckDB"),
+        None
     );
 
     // Compaction leaves one file per day, de-duplicated, and changes nothing visible.
@@ -374,12 +397,23 @@ async fn the_report_is_served_without_opening_duckdb() {
     assert_eq!(rewritten, served);
 }
 
-/// The daily customer roll-ups written with compaction are what the summary reads for
-/// days wholly inside its window; a roll-up that does not belong to the day's compacted
-/// file is ignored, and without roll-ups the same report comes from the orders.
+/// The report core's rows of `window`, from the lake as it is.
+async fn core_rows(lake: &Arc<LocalLake>, window: ReportWindow) -> Vec<ReportRow> {
+    let population = pizza_pipeline::population::shipped();
+    build_report_as_is(lake.as_ref(), &window, &population, Utc::now())
+        .await
+        .unwrap()
+        .rows
+}
+
+/// The daily roll-ups written with compaction are what the report core reads for days
+/// wholly inside its window; a roll-up that does not belong to the day's compacted file
+/// is ignored, and without roll-ups the same report comes from the orders. A roll-up
+/// that lies is caught by `--verify`, which then publishes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollups_are_used_only_while_they_match_the_compacted_day() {
-    use pizza_pipeline::lake::rollup::{rollup_schema, ROLLUP_TABLE};
+    use pizza_pipeline::lake::rollup::ROLLUP_TABLE;
+    use pizza_pipeline::lake::rollup::{CustomerSet, DayRollup, GroupKey, GroupTotals};
     let tmp = tempfile::tempdir().unwrap();
     let Embedded {
         lake,
@@ -408,40 +442,63 @@ async fn rollups_are_used_only_while_they_match_the_compacted_day() {
     // The refresh compacts the day and writes its roll-up: one row for customer 1.
     let refreshed = summary.refresh(window).await.unwrap();
     assert_eq!(refreshed.files_read, 1, "the roll-up alone");
+    assert_eq!(
+        (refreshed.days_from_rollups, refreshed.days_read_as_orders),
+        (1, 0)
+    );
+    assert!(refreshed.verified);
     assert_eq!(texas(&warehouse), (5, 5005, 1));
     let rollups = lake.list(ROLLUP_TABLE).await.unwrap();
     assert_eq!(rollups.len(), 1, "{rollups:?}");
 
-    // The report really comes from the roll-up: doctor it, and the report follows.
-    let doctored = {
-        use arrow::array::{ArrayRef, Decimal128Array, Int64Array, StringArray};
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(vec!["TX"])),
-            Arc::new(StringArray::from(vec!["cheese"])),
-            Arc::new(Int64Array::from(vec![1])),
-            Arc::new(Int64Array::from(vec![40])),
-            Arc::new(
-                Decimal128Array::from(vec![99_900])
-                    .with_precision_and_scale(18, 2)
-                    .unwrap(),
-            ),
-        ];
-        arrow::array::RecordBatch::try_new(rollup_schema(), columns).unwrap()
-    };
-    let doctored = pizza_pipeline::lake::parquet::write_parquet(&doctored).unwrap();
+    // The report really comes from the roll-up: doctor it, and an unverified report
+    // follows it, while a verified one is refused, naming the difference, and leaves
+    // the report as it was.
+    let mut customers = roaring::RoaringTreemap::new();
+    customers.insert(1);
+    customers.insert(2);
+    let doctored = DayRollup {
+        groups: vec![(
+            GroupKey {
+                customer_found: true,
+                state: Some("TX".into()),
+                pizza_type: "cheese".into(),
+            },
+            GroupTotals {
+                orders: 1,
+                generated_orders: 0,
+                pizzas: 40,
+                gross_cents: 99_900,
+                customers: CustomerSet::Built(customers),
+            },
+        )],
+    }
+    .to_parquet()
+    .unwrap();
     lake.put(&rollups[0], doctored.clone()).await.unwrap();
-    summary.refresh(window).await.unwrap();
-    assert_eq!(texas(&warehouse), (40, 99_900, 1));
+    let refused = summary.refresh(window).await.unwrap_err().to_string();
+    assert!(
+        refused.contains("the report core has TX rank 1: cheese, 40 pizzas, $999.00")
+            && refused.contains("DuckDB has TX rank 1: cheese, 5 pizzas, $50.05"),
+        "{refused}"
+    );
+    assert_eq!(texas(&warehouse), (5, 5005, 1), "nothing published");
+    summary.refresh_unverified(window).await.unwrap();
+    assert_eq!(texas(&warehouse), (40, 99_900, 2));
 
     // A roll-up named after another compacted file is not this day's: ignored.
     let stray = rollups[0].replace("rollup-", "rollup-0");
     lake.put(&stray, doctored).await.unwrap();
     lake.delete(&rollups[0]).await.unwrap();
-    let w = warehouse.clone();
-    tokio::task::spawn_blocking(move || w.build_summary(&window).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(texas(&warehouse), (5, 5005, 1), "from the orders again");
+    let texas_of = |rows: Vec<ReportRow>| {
+        let row = rows.iter().find(|r| r.state == "TX").unwrap();
+        (row.pizzas_sold, row.gross_sales_cents, row.unique_customers)
+    };
+    assert_eq!(
+        texas_of(core_rows(&lake, window).await),
+        (5, 5005, 1),
+        "from the orders again"
+    );
     // The next refresh writes the missing roll-up and removes the stray one.
     summary.refresh(window).await.unwrap();
     assert_eq!(texas(&warehouse), (5, 5005, 1));
@@ -458,11 +515,7 @@ async fn rollups_are_used_only_while_they_match_the_compacted_day() {
     )
     .await
     .unwrap();
-    let w = warehouse.clone();
-    tokio::task::spawn_blocking(move || w.build_summary(&window).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(texas(&warehouse), (6, 6006, 1));
+    assert_eq!(texas_of(core_rows(&lake, window).await), (6, 6006, 1));
     summary.refresh(window).await.unwrap();
     assert_eq!(texas(&warehouse), (6, 6006, 1));
     let after = lake.list(ROLLUP_TABLE).await.unwrap();

@@ -79,6 +79,7 @@ async fn books_after_landing(dropped: Option<i64>) -> Ledger {
             lake.clone(),
             gate,
             warehouse.clone(),
+            Arc::new(pizza_pipeline::population::shipped()),
             metrics.clone(),
         )),
         metrics,
@@ -108,15 +109,28 @@ async fn books_after_landing(dropped: Option<i64>) -> Ledger {
     tokio::task::block_in_place(|| log.set_checkpoint(CONSUMER, last)).unwrap();
     log.close();
 
+    let population = Arc::new(pizza_pipeline::population::shipped());
     let books = EmbeddedBooks {
         log_path,
         consumer: CONSUMER,
         warehouse,
-        lake,
+        lake: lake.clone(),
+        population: population.clone(),
     };
     let days =
         NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()..=NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
-    books.ledger(days).await.unwrap()
+    let ledger = books.ledger(days.clone()).await.unwrap();
+    // The lake's half from the roll-ups (here: days not compacted yet, rolled up from their
+    // orders; then compacted, from their roll-ups) equals its SQL definition's.
+    let by_sql = books.lake_days_by_sql(days.clone()).await.unwrap();
+    let from_rollups =
+        || pizza_pipeline::ledger::lake_days(lake.as_ref(), &days, None, &population);
+    assert_eq!(from_rollups().await.unwrap(), by_sql);
+    pizza_pipeline::lake::compact_lake(lake.as_ref(), &LakeGate::default(), None)
+        .await
+        .unwrap();
+    assert_eq!(from_rollups().await.unwrap(), by_sql);
+    ledger
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,10 +12,11 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// `pizza-pipeline refresh --data-dir DIR EXTRA…`, with no report time zone in the
-/// environment, on a machine whose clock is UTC.
+/// `pizza-pipeline refresh --verify --data-dir DIR EXTRA…`, with no report time zone in
+/// the environment, on a machine whose clock is UTC.
 fn refresh(data_dir: &Path, extra: &[&str]) -> Value {
-    serde_json::from_str(&run_on_a_machine_in("UTC", "refresh", data_dir, extra)).unwrap()
+    let extra = [&["--verify"], extra].concat();
+    serde_json::from_str(&run_on_a_machine_in("UTC", "refresh", data_dir, &extra)).unwrap()
 }
 
 /// Midnight at the start of `now`'s day in `tz`, in UTC, written as the report writes it.
@@ -85,7 +86,7 @@ fn the_machine_clock_zone_changes_nothing_in_the_report() {
     run_on_a_machine_in("UTC", "generate-lake", dir, &lake);
 
     // Built in Chicago: the window is the one asked for, to the microsecond, in UTC.
-    let as_of = ["--as-of", "2026-11-25T00:00:00Z"];
+    let as_of = ["--as-of", "2026-11-25T00:00:00Z", "--verify"];
     let built: Value = serde_json::from_str(&run_on_a_machine_in(
         "America/Chicago",
         "refresh",
@@ -95,6 +96,7 @@ fn the_machine_clock_zone_changes_nothing_in_the_report() {
     .unwrap();
     assert_eq!(built["window_start"], "2025-11-25T00:00:00.000000Z");
     assert_eq!(built["window_end"], "2026-11-25T00:00:00.000000Z");
+    assert_eq!(built["verified"], true);
 
     // Read in Chicago, in Tokyo and in UTC: the same rows, the same instants.
     let state = ["--state", "TX"];

@@ -1,11 +1,18 @@
-//! The Synapse report gives exactly the rows of the embedded one.
+//! The report core, the two SQL definitions of the report and the published Synapse view
+//! all give the same rows.
 //!
-//! `sql/synapse/05_build_state_summary.sql` (with the views of 03 and 04 it reads) is run in
-//! DuckDB over a generated lake, and its `dbo.state_top_pizzas` must equal, row for row,
-//! what the embedded warehouse builds with `sql/duckdb/state_top_pizzas.sql`
-//! (`Warehouse::build_summary`, `report_rows`) over the same files and window. The view of
-//! 03 must also equal `sql/duckdb/orders_enriched.sql`, and the view of 04 the shipped
-//! population table.
+//! On a generated lake with the awkward cases, for windows in UTC and across daylight-
+//! saving changes, before and after compaction:
+//! - the report core (`summary::build_report_as_is`, from the daily roll-ups) must equal DuckDB's
+//!   SQL definition (`sql/duckdb/state_top_pizzas_check.sql`, `Warehouse::recompute`) and
+//!   Synapse's (`sql/synapse/07_verify_state_summary.sql`), both over the order rows;
+//! - `sql/synapse/05_publish_state_summary.sql`, run over the core's report file, must make
+//!   `dbo.state_top_pizzas` give exactly the core's rows;
+//! - the books from the roll-ups (`ledger::lake_days`) must equal DuckDB's
+//!   (`sql/duckdb/ledger.sql`) and Synapse's `dbo.ledger` (`sql/synapse/06_ledger.sql`,
+//!   switched by batch 3 of 05);
+//! - the views of 03 and 04 must equal `sql/duckdb/orders_enriched.sql` and the shipped
+//!   population table.
 //!
 //! Synapse cannot run here, so the T-SQL is translated, mechanically and only as far as the
 //! dialects differ. Everything that differs is in [`to_duckdb`]:
@@ -16,17 +23,13 @@
 //! | schema `dbo` exists                                 | `CREATE SCHEMA dbo`                           |
 //! | `CREATE OR ALTER VIEW`                              | `CREATE OR REPLACE VIEW`                      |
 //! | `CREATE OR ALTER FUNCTION f(@a T, ...) RETURNS TABLE AS RETURN (<select>)` (inline table-valued) | `CREATE OR REPLACE MACRO f(a, ...) AS TABLE (<select>)`, `@a` -> `a` |
-//! | `CREATE EXTERNAL TABLE t WITH (...) AS <select>`    | `CREATE TABLE t AS <select>`                  |
+//! | `CREATE EXTERNAL TABLE t (c type, ...) WITH (LOCATION = 'p', DATA_SOURCE = ds, ...)` | `CREATE VIEW t AS SELECT CAST(c AS type'), ... FROM read_parquet('<folder of ds>/p*.parquet')` |
 //! | `OPENROWSET(BULK 'p', DATA_SOURCE = 'ds', FORMAT = 'PARQUET') WITH (c type, ...) AS r` | `(SELECT CAST(c AS type'), ... FROM read_parquet('<folder of ds>/p', filename = true)) AS r` (columns bound by name) |
 //! | the same with `FORMAT = 'CSV', HEADER_ROW = TRUE`   | `read_csv(..., header = true, all_varchar = true, names = [c, ...])` (bound by position) |
 //! | `r.filepath(k)`: the k-th `*` of the BULK path      | `r.filepath_k`: `regexp_extract(filename, <the path as a regex>, k)` |
 //! | `DATETIME2(6)` (UTC by convention)                  | `TIMESTAMP` (a UTC Parquet timestamp cast to it is UTC wall time) |
 //! | `BIT`, `INT`, `VARCHAR(n)`                          | `INTEGER` (0/1), `INTEGER`, `VARCHAR`         |
 //! | `{{placeholders}}`                                  | the values the adapter substitutes            |
-//!
-//! The books (`sql/synapse/06_ledger.sql`, `dbo.ledger`, switched by batch 3 of 05 to the
-//! report's window) must give the rows of the embedded ledger's lake half
-//! (`sql/duckdb/ledger.sql`, `Warehouse::lake_ledger`) for every window, too.
 //!
 //! Batch 4 of 05 (dropping older runs' external tables via `sys.external_tables` and
 //! `sp_executesql`) is catalog upkeep with no DuckDB counterpart and is not run.
@@ -36,7 +39,8 @@
 //! order), a re-landed version of a generated (compacted) order, unknown customers,
 //! customers in a state outside the population table, orders exactly on and 1 µs around
 //! the window edges, and ties broken by gross sales and then by pizza type. Each window is
-//! compared before and after compaction.
+//! compared before and after compaction (before it, generated days are read from their
+//! roll-ups and the days landed since as orders).
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
@@ -46,8 +50,11 @@ use pizza_pipeline::generate::{generate_lake, LakeSpec};
 use pizza_pipeline::lake::{compact_lake, land_batch, LakeGate, LocalLake};
 use pizza_pipeline::order::{OrderEvent, PizzaType};
 use pizza_pipeline::sql_script::batches;
-use pizza_pipeline::summary::{build_batches, ReportWindow};
-use pizza_pipeline::warehouse::{report_row, ReportRow, Warehouse};
+use pizza_pipeline::summary::{
+    build_report_as_is, first_difference, publish_batches, report_file, run_file, run_id,
+    verify_query, BuiltReport, ReportRow, ReportWindow,
+};
+use pizza_pipeline::warehouse::{report_row, Warehouse};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -74,7 +81,7 @@ fn to_duckdb(tsql: &str, sources: &DataSources) -> String {
     let sql = strip_comments(tsql);
     let sql = sql.replace("CREATE OR ALTER VIEW", "CREATE OR REPLACE VIEW");
     let sql = inline_function_to_macro(&sql);
-    let sql = cetas_to_ctas(&sql);
+    let sql = external_table_to_view(&sql, sources);
     let sql = openrowsets_to_duckdb(&sql, sources);
     let sql = sql.replace("DATETIME2(6)", "TIMESTAMP");
     for tsql_only in [
@@ -191,25 +198,58 @@ fn inline_function_to_macro(sql: &str) -> String {
     )
 }
 
-/// `CREATE EXTERNAL TABLE t WITH (...) AS <select>` -> `CREATE TABLE t AS <select>`.
-fn cetas_to_ctas(sql: &str) -> String {
+/// `CREATE EXTERNAL TABLE t (c type, ...) WITH (LOCATION = 'p', DATA_SOURCE = ds, ...)`
+/// -> `CREATE VIEW t AS SELECT CAST(c AS type), ... FROM read_parquet('<ds>/p*.parquet')`:
+/// the table's files are what is in its folder, bound by column name.
+fn external_table_to_view(sql: &str, sources: &DataSources) -> String {
     const HEAD: &str = "CREATE EXTERNAL TABLE ";
     let Some(start) = sql.find(HEAD) else {
         return sql.to_string();
     };
     let name_start = start + HEAD.len();
-    let name_end = name_start + sql[name_start..].find(char::is_whitespace).unwrap();
-    let name = &sql[name_start..name_end];
-    let rest = sql[name_end..].trim_start();
-    let rest = rest
-        .strip_prefix("WITH ")
-        .expect("WITH (...) after the table name");
-    let close = matching_paren(rest, 0);
-    let select = rest[close + 1..]
-        .trim_start()
-        .strip_prefix("AS")
-        .expect("AS after the CETAS options");
-    format!("{}CREATE TABLE {name} AS{select}", &sql[..start])
+    let open = name_start + sql[name_start..].find('(').expect("a column list");
+    let name = sql[name_start..open].trim();
+    let close = matching_paren(sql, open);
+    let columns: Vec<String> = split_top_level(&sql[open + 1..close])
+        .iter()
+        .map(|c| {
+            let (column, tsql_type) = c.split_once(char::is_whitespace).expect("name type");
+            format!(
+                "CAST({column} AS {}) AS {column}",
+                duckdb_type(tsql_type.trim())
+            )
+        })
+        .collect();
+    let rest = sql[close + 1..].trim_start();
+    let options_at = sql.len() - rest.len() + "WITH ".len();
+    assert!(rest.starts_with("WITH ("), "WITH (...) after the columns");
+    let options_close = matching_paren(sql, options_at);
+    let options = split_top_level(&sql[options_at + 1..options_close]);
+    let option = |key: &str| -> String {
+        options
+            .iter()
+            .find_map(|o| {
+                let (k, v) = o.split_once('=')?;
+                (k.trim() == key).then(|| v.trim().trim_matches('\'').to_string())
+            })
+            .unwrap_or_else(|| panic!("{key} in the external table's options"))
+    };
+    let folder = match option("DATA_SOURCE").as_str() {
+        "pizza_lake" => &sources.lake,
+        other => panic!("unknown data source {other:?}"),
+    };
+    assert_eq!(option("FILE_FORMAT"), "parquet_snappy");
+    let files = quoted(&format!(
+        "{}/{}*.parquet",
+        folder.display(),
+        option("LOCATION")
+    ));
+    format!(
+        "{}CREATE VIEW {name} AS SELECT {} FROM read_parquet({files}){}",
+        &sql[..start],
+        columns.join(", "),
+        &sql[options_close + 1..]
+    )
 }
 
 /// T-SQL column type of an OPENROWSET WITH clause -> DuckDB type.
@@ -354,16 +394,30 @@ fn synapse_twin(sources: &DataSources) -> duckdb::Connection {
     db
 }
 
-/// Runs batches 1 (CETAS), 2 (the view switch) and 3 (the books' switch) of 05 for
-/// `window` and reads dbo.state_top_pizzas the way the API does.
-fn synapse_build(
+/// Writes the core's report into its run folder as the refresh does, runs batches 1 (the
+/// external table), 2 (the view switch) and 3 (the books' switch) of 05 over it, and reads
+/// dbo.state_top_pizzas the way Power BI does.
+fn synapse_publish(
     db: &duckdb::Connection,
     sources: &DataSources,
     window: &ReportWindow,
+    core: &[ReportRow],
     refreshed_at: DateTime<Utc>,
 ) -> Vec<ReportRow> {
+    let run_id = run_id(refreshed_at);
+    let file = run_file(&run_id);
+    let path = sources.lake.join(&file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, report_file(core).unwrap()).unwrap();
+    let report = BuiltReport {
+        window: *window,
+        refreshed_at,
+        run_id,
+        file,
+        rows: core.to_vec(),
+    };
     // exactly the batches the Synapse adapter runs: its fill, its split
-    let [cetas, switch, ledger_switch, drop_older] = build_batches(window, refreshed_at)
+    let [table, switch, ledger_switch, drop_older] = publish_batches(&report)
         .unwrap()
         .try_into()
         .expect("four batches");
@@ -371,7 +425,7 @@ fn synapse_build(
         drop_older.contains("DROP EXTERNAL TABLE"),
         "batch 4 is upkeep"
     );
-    for batch in [cetas, switch, ledger_switch] {
+    for batch in [table, switch, ledger_switch] {
         let sql = to_duckdb(&batch, sources);
         db.execute_batch(&sql)
             .unwrap_or_else(|e| panic!("{e}\n{sql}"));
@@ -391,6 +445,37 @@ fn synapse_build(
         .unwrap()
         .map(Result::unwrap)
         .collect()
+}
+
+/// 07, the report's definition in T-SQL, as the Synapse adapter fills it.
+fn synapse_recount(
+    db: &duckdb::Connection,
+    sources: &DataSources,
+    window: &ReportWindow,
+) -> Vec<ReportRow> {
+    let query = to_duckdb(&verify_query(window).unwrap(), sources);
+    let mut stmt = db
+        .prepare(&query)
+        .unwrap_or_else(|e| panic!("{e}\n{query}"));
+    stmt.query_map([], |r| {
+        Ok(ReportRow {
+            state: r.get(0)?,
+            state_name: r.get(1)?,
+            rank: r.get(2)?,
+            pizza_type: r.get(3)?,
+            pizzas_sold: r.get(4)?,
+            gross_sales_cents: r.get(5)?,
+            per_capita_micro_usd: r.get(6)?,
+            unique_customers: r.get(7)?,
+            adult_population: r.get(8)?,
+            window_start: window.start,
+            window_end: window.end,
+            refreshed_at: window.end,
+        })
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -696,7 +781,7 @@ fn rows_of<'a>(rows: &'a [ReportRow], state: &str) -> Vec<(&'a str, i32, i64, i6
 }
 
 #[test]
-fn the_synapse_build_gives_the_rows_of_the_embedded_build() {
+fn the_core_the_sql_definitions_and_the_published_view_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let lake_root = tmp.path().join("lake");
     let lake = Arc::new(LocalLake::new(&lake_root));
@@ -773,6 +858,9 @@ fn the_synapse_build_gives_the_rows_of_the_embedded_build() {
         ReportWindow::ending_at(utc("2026-02-01T00:00:00Z"), Tz::UTC),
         ReportWindow::ending_at(utc("2026-02-01T13:45:00Z"), Tz::UTC),
         ReportWindow::nightly(utc("2026-02-01T08:00:00Z"), Tz::America__Chicago),
+        // The nights after both daylight-saving changes: 23- and 25-hour edge days.
+        ReportWindow::nightly(utc("2025-11-03T08:00:00Z"), Tz::America__New_York),
+        ReportWindow::nightly(utc("2025-03-10T08:00:00Z"), Tz::America__Los_Angeles),
         ReportWindow::ending_at(utc("2026-03-01T00:00:00Z"), Tz::UTC),
         ReportWindow::ending_at(utc("2024-06-01T00:00:00Z"), Tz::UTC), // before any order
         ReportWindow::empty(),
@@ -786,24 +874,52 @@ fn the_synapse_build_gives_the_rows_of_the_embedded_build() {
         }
         assert_orders_view_matches(&synapse, &lake_root);
         for window in &windows {
-            let built = warehouse.build_summary(window).unwrap();
-            let embedded = warehouse.report_rows().unwrap();
-            let from_synapse = synapse_build(&synapse, &sources, window, built.refreshed_at);
-            assert_eq!(
-                from_synapse, embedded,
-                "window {window:?}, compacted: {compacted}"
-            );
-            check_cases(window, &embedded);
+            let case = format!("window {window:?}, compacted: {compacted}");
+            let refreshed_at = Utc::now();
+            let core = runtime
+                .block_on(build_report_as_is(
+                    lake.as_ref(),
+                    window,
+                    &population,
+                    refreshed_at,
+                ))
+                .unwrap();
+            let by_duckdb = warehouse.recompute(window, &core.order_files).unwrap();
+            let by_synapse = synapse_recount(&synapse, &sources, window);
+            for (engine, recount) in [("DuckDB", &by_duckdb), ("Synapse", &by_synapse)] {
+                assert_eq!(
+                    first_difference(&core.rows, recount, engine),
+                    None,
+                    "{case}"
+                );
+            }
+            let published = synapse_publish(&synapse, &sources, window, &core.rows, refreshed_at);
+            assert_eq!(published, core.rows, "{case}");
+            check_cases(window, &core.rows);
+
             let all_days = "1970-01-01".parse().unwrap()..="2100-12-31".parse().unwrap();
-            let embedded_books = warehouse
+            let bounds = pizza_pipeline::ledger::ReportWindowBounds {
+                window_start: window.start,
+                window_end: window.end,
+            };
+            let from_rollups = runtime
+                .block_on(pizza_pipeline::ledger::lake_days(
+                    lake.as_ref(),
+                    &all_days,
+                    Some(bounds),
+                    &population,
+                ))
+                .unwrap();
+            let by_sql = warehouse
                 .lake_ledger(&all_days, (window.start, window.end))
                 .unwrap();
+            assert_eq!(from_rollups, by_sql, "the books by DuckDB, {case}");
             assert_eq!(
                 synapse_ledger(&synapse),
-                embedded_books,
-                "the books, window {window:?}, compacted: {compacted}"
+                by_sql,
+                "the books by Synapse, {case}"
             );
-            check_books(window, &embedded_books);
+            check_books(window, &by_sql);
         }
     }
 }

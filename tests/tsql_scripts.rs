@@ -10,21 +10,21 @@
 //! - parsed strictly by sqlparser, every batch as a whole: CREATE TABLE with its
 //!   constraints, CREATE DATABASE ... COLLATE, CREATE OR ALTER VIEW, GRANT, the IF guards
 //!   and their conditions, DECLARE / SELECT @v = ... / EXEC sp_executesql, OPENJSON ... WITH,
-//!   and every query: the view bodies and the whole SELECT of the CETAS, CTEs included;
+//!   and every query: the view bodies and the report's SELECT (07), CTEs included;
 //! - not supported by sqlparser (no other T-SQL parser for Rust exists on crates.io; the
 //!   complete one, Microsoft's ScriptDom, is .NET): `CREATE MASTER KEY`, `CREATE DATABASE
 //!   SCOPED CREDENTIAL`, `CREATE EXTERNAL DATA SOURCE`, `CREATE EXTERNAL FILE FORMAT`,
-//!   `CREATE USER ... FROM EXTERNAL PROVIDER`, the `CREATE EXTERNAL TABLE ... WITH (...) AS`
-//!   head of a CETAS and the `OPENROWSET(BULK ...) WITH (...)` rowset. For these the test
+//!   `CREATE USER ... FROM EXTERNAL PROVIDER`, `CREATE EXTERNAL TABLE ... (...) WITH (...)`
+//!   and the `OPENROWSET(BULK ...) WITH (...)` rowset. For these the test
 //!   checks the statement's shape itself, token by token on sqlparser's T-SQL tokenizer,
 //!   against the documented grammar (keywords in order, string literals where literals go,
 //!   only known options, each once), then hands the rest to sqlparser: the DDL statement is
-//!   replaced by a `PRINT` so the IF around it is still parsed, a CETAS head becomes
-//!   `CREATE VIEW <name> AS` so its SELECT is parsed as a view body (and must have no ORDER
-//!   BY, which CETAS refuses), an OPENROWSET becomes a table name so the query around it is
-//!   parsed, and its WITH column list is parsed as the column list of a CREATE TABLE, with
-//!   T-SQL type names only. The OPENROWSET columns are also checked against the lake's
-//!   Parquet schema (`src/lake/parquet.rs`) and the population CSV header.
+//!   replaced by a `PRINT` so the IF around it is still parsed, an OPENROWSET becomes a
+//!   table name so the query around it is parsed, and the column lists of OPENROWSET and of
+//!   an external table are parsed as the column list of a CREATE TABLE, with T-SQL type
+//!   names only. The OPENROWSET columns are also checked against the lake's Parquet schema
+//!   (`src/lake/parquet.rs`) and the population CSV header, and the external table's
+//!   against the report file the report core writes (`summary::report_schema`).
 //!
 //! The unit tests at the end show the check failing on broken SQL, both hand-written and
 //! obtained by breaking each real script. `TSQL_SCRIPTS_SHOW=1` prints what sqlparser is
@@ -51,7 +51,7 @@ pub struct Script {
 }
 
 /// Every script, in the order a deployment runs them (lookup_customers.sql is the query
-/// run per enrichment batch; 05 is run per summary build).
+/// run per enrichment batch; 05 is run per report build, 07 per verification).
 pub const SCRIPTS: &[Script] = &[
     Script {
         path: "sql/azure_sql/customers.sql",
@@ -103,17 +103,10 @@ pub const SCRIPTS: &[Script] = &[
         parameters: &[],
     },
     Script {
-        path: "sql/synapse/05_build_state_summary.sql",
+        path: "sql/synapse/05_publish_state_summary.sql",
         database: "pizza_warehouse (Synapse serverless SQL pool)",
         batches: 4,
-        placeholders: &[
-            "run_id",
-            "window_start",
-            "window_end",
-            "refreshed_at",
-            "first_day",
-            "last_day",
-        ],
+        placeholders: &["run_id", "window_start", "window_end"],
         parameters: &[],
     },
     Script {
@@ -121,6 +114,13 @@ pub const SCRIPTS: &[Script] = &[
         database: "pizza_warehouse (Synapse serverless SQL pool)",
         batches: 2,
         placeholders: &[],
+        parameters: &[],
+    },
+    Script {
+        path: "sql/synapse/07_verify_state_summary.sql",
+        database: "pizza_warehouse (Synapse serverless SQL pool)",
+        batches: 1,
+        placeholders: &["window_start", "window_end", "first_day", "last_day"],
         parameters: &[],
     },
 ];
@@ -180,12 +180,6 @@ pub const PLACEHOLDERS: &[Placeholder] = &[
         name: "window_end",
         rule: "UTC instant as YYYY-MM-DDTHH:MM:SS.ffffff (6 decimals), exclusive",
         sample: "2026-11-25T00:00:00.000000",
-        is_valid: is_utc_timestamp,
-    },
-    Placeholder {
-        name: "refreshed_at",
-        rule: "UTC instant as YYYY-MM-DDTHH:MM:SS.ffffff (6 decimals)",
-        sample: "2026-11-25T02:00:00.123456",
         is_valid: is_utc_timestamp,
     },
     Placeholder {
@@ -388,6 +382,9 @@ struct Rowset {
     columns: Vec<(String, String)>,
 }
 
+/// A column list: (name, T-SQL type) in order.
+type Columns = Vec<(String, String)>;
+
 /// What the shape checks saw, for cross-file checks.
 #[derive(Debug, Default)]
 struct Findings {
@@ -398,8 +395,8 @@ struct Findings {
     file_formats_used: BTreeSet<String>,
     credentials_used: BTreeSet<String>,
     rowsets: Vec<Rowset>,
-    /// CETAS heads: (table, LOCATION).
-    cetas: Vec<(String, String)>,
+    /// External tables: (table, LOCATION, columns).
+    external_tables: Vec<(String, String, Columns)>,
 }
 
 /// A cursor over tokens that skips whitespace and comments.
@@ -753,15 +750,20 @@ fn synapse_only(
         findings.file_formats_created.insert(name);
         return Ok(Some((c.pos, surrogate("CREATE EXTERNAL FILE FORMAT"))));
     }
-    // CETAS: CREATE EXTERNAL TABLE name WITH (LOCATION, DATA_SOURCE, FILE_FORMAT) AS <select>
+    // CREATE EXTERNAL TABLE name (columns) WITH (LOCATION, DATA_SOURCE, FILE_FORMAT): over
+    // files already in the lake, so no AS SELECT.
     c.keyword("TABLE")?;
     let name = c.object_name()?;
+    let columns = column_list(c.parenthesized()?)?;
     let opts = with_options(&mut c, &["LOCATION", "DATA_SOURCE", "FILE_FORMAT"])?;
     let location = require_text(&opts, "LOCATION")?;
     if !location.ends_with('/') || location.contains("://") {
         return Err(format!(
-            "CETAS LOCATION {location:?} must be a folder (trailing /) of the data source"
+            "external table LOCATION {location:?} must be a folder (trailing /) of the data source"
         ));
+    }
+    if c.peek_keyword("AS") {
+        return Err(format!("{name}: reads existing files, so no AS SELECT"));
     }
     findings
         .data_sources_used
@@ -769,9 +771,8 @@ fn synapse_only(
     findings
         .file_formats_used
         .insert(require_word(&opts, "FILE_FORMAT")?);
-    c.keyword("AS")?;
-    findings.cetas.push((name.clone(), location));
-    Ok(Some((c.pos, format!("CREATE VIEW {name} AS "))))
+    findings.external_tables.push((name, location, columns));
+    Ok(Some((c.pos, surrogate("CREATE EXTERNAL TABLE"))))
 }
 
 /// Checks one batch: shapes first, then sqlparser on the result.
@@ -780,7 +781,6 @@ fn check_batch(batch: &str, findings: &mut Findings) -> Result<Vec<Statement>, S
     if !tokens.iter().any(is_code) {
         return Err("empty batch".into());
     }
-    let cetas_before = findings.cetas.len();
     let mut sql = String::with_capacity(batch.len());
     let mut at = 0;
     while at < tokens.len() {
@@ -801,16 +801,6 @@ fn check_batch(batch: &str, findings: &mut Findings) -> Result<Vec<Statement>, S
         .map_err(|e| format!("{e}\n--- as given to sqlparser:\n{sql}"))?;
     if statements.is_empty() {
         return Err("no statement".into());
-    }
-    // The SELECT of a CETAS may not have ORDER BY.
-    if findings.cetas.len() > cetas_before {
-        for statement in &statements {
-            if let Statement::CreateView(view) = statement {
-                if view.query.order_by.is_some() {
-                    return Err(format!("{}: CETAS refuses ORDER BY", view.name));
-                }
-            }
-        }
     }
     Ok(statements)
 }
@@ -896,15 +886,15 @@ fn every_script_is_in_the_contract_and_every_statement_parses() {
     );
     assert_eq!(findings.file_formats_created, findings.file_formats_used);
     assert_eq!(findings.credentials_created, findings.credentials_used);
-    assert_eq!(findings.cetas.len(), 1);
+    assert_eq!(findings.external_tables.len(), 1, "05's table over a run");
     assert_eq!(
         findings.rowsets.len(),
         2,
-        "03 (dbo.orders_first_received) and 04 read the lake; 05 and the view read through 03's function"
+        "03 (dbo.orders_first_received) and 04 read the lake; 07 and the view read through 03's function"
     );
     for path in [
         "sql/synapse/03_orders_enriched.sql",
-        "sql/synapse/05_build_state_summary.sql",
+        "sql/synapse/07_verify_state_summary.sql",
     ] {
         let text = read_script(path);
         let code: String = text
@@ -960,7 +950,7 @@ fn the_views_and_the_report_are_create_or_alter() {
     for path in [
         "sql/synapse/03_orders_enriched.sql",
         "sql/synapse/04_adult_population.sql",
-        "sql/synapse/05_build_state_summary.sql",
+        "sql/synapse/05_publish_state_summary.sql",
         "sql/synapse/06_ledger.sql",
     ] {
         let s = script(path);
@@ -977,8 +967,7 @@ fn the_views_and_the_report_are_create_or_alter() {
             "sql/synapse/03_orders_enriched.sql" => &["dbo.orders_enriched"],
             "sql/synapse/04_adult_population.sql" => &["dbo.adult_population"],
             "sql/synapse/06_ledger.sql" => &["dbo.ledger"],
-            // the switch to the CETAS table (the CETAS itself is checked as a plain view),
-            // and the books' switch to its window
+            // the switch to the run's table, and the books' switch to its window
             _ => &["dbo.state_top_pizzas", "dbo.ledger"],
         };
         assert_eq!(views, expected, "{path}");
@@ -1029,6 +1018,32 @@ fn openrowset_columns_match_the_lake_schema_and_the_population_csv() {
             }
             other => panic!("{other}"),
         }
+    }
+    // 05's table declares the report file's columns, with their types.
+    let report = pizza_pipeline::summary::report_schema();
+    let [(_, location, columns)] = findings.external_tables.as_slice() else {
+        panic!("one external table: {:?}", findings.external_tables)
+    };
+    assert!(
+        location.starts_with("reports/state_top_pizzas/run="),
+        "{location}"
+    );
+    let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+    let fields: Vec<&str> = report.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, fields, "the report file's columns, in order");
+    for ((name, tsql), field) in columns.iter().zip(report.fields()) {
+        let ok = match field.data_type() {
+            DataType::Int64 => tsql == "BIGINT",
+            DataType::Int32 => tsql == "INT",
+            DataType::Utf8 => tsql.starts_with("VARCHAR("),
+            DataType::Decimal128(18, 2) => tsql == "DECIMAL(18,2)",
+            DataType::Decimal128(18, 6) => tsql == "DECIMAL(18,6)",
+            DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) => {
+                &**tz == "UTC" && tsql == "DATETIME2(6)"
+            }
+            _ => false,
+        };
+        assert!(ok, "{name}: {tsql} for {:?}", field.data_type());
     }
     // The view exposes every lake column (plus order_date from the folder).
     let view = findings
@@ -1146,7 +1161,7 @@ fn the_check_accepts_well_formed_statements() {
         "IF NOT EXISTS (SELECT * FROM sys.symmetric_keys) CREATE MASTER KEY ENCRYPTION BY PASSWORD = 'Aa1';",
         "CREATE EXTERNAL DATA SOURCE d WITH (LOCATION = 'https://a.dfs.core.windows.net/c', CREDENTIAL = c);",
         "SELECT r.a FROM OPENROWSET(BULK 'x/*.parquet', DATA_SOURCE = 'd', FORMAT = 'PARQUET') WITH (a BIGINT) AS r;",
-        "CREATE EXTERNAL TABLE dbo.t WITH (LOCATION = 'f/', DATA_SOURCE = d, FILE_FORMAT = f) AS SELECT 1 AS x;",
+        "CREATE EXTERNAL TABLE dbo.t (a BIGINT, b DECIMAL(18, 2)) WITH (LOCATION = 'f/', DATA_SOURCE = d, FILE_FORMAT = f);",
     ] {
         check_alone(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
@@ -1181,20 +1196,24 @@ fn broken_statements_are_rejected() {
         ("unknown file format", "CREATE EXTERNAL FILE FORMAT f WITH (FORMAT_TYPE = ORC);"),
         ("user without provider", "CREATE USER [x] FROM EXTERNAL;"),
         (
-            "CETAS without file format",
-            "CREATE EXTERNAL TABLE t WITH (LOCATION = 'f/', DATA_SOURCE = d) AS SELECT 1 AS x;",
+            "external table without file format",
+            "CREATE EXTERNAL TABLE t (a BIGINT) WITH (LOCATION = 'f/', DATA_SOURCE = d);",
         ),
         (
-            "CETAS location not a folder",
-            "CREATE EXTERNAL TABLE t WITH (LOCATION = 'f', DATA_SOURCE = d, FILE_FORMAT = f) AS SELECT 1 AS x;",
+            "external table location not a folder",
+            "CREATE EXTERNAL TABLE t (a BIGINT) WITH (LOCATION = 'f', DATA_SOURCE = d, FILE_FORMAT = f);",
         ),
         (
-            "CETAS with ORDER BY",
-            "CREATE EXTERNAL TABLE t WITH (LOCATION = 'f/', DATA_SOURCE = d, FILE_FORMAT = f) AS SELECT a FROM s ORDER BY a;",
+            "external table without columns",
+            "CREATE EXTERNAL TABLE t WITH (LOCATION = 'f/', DATA_SOURCE = d, FILE_FORMAT = f);",
         ),
         (
-            "CETAS with a broken SELECT",
-            "CREATE EXTERNAL TABLE t WITH (LOCATION = 'f/', DATA_SOURCE = d, FILE_FORMAT = f) AS SELECT a FROM;",
+            "external table column type typo",
+            "CREATE EXTERNAL TABLE t (a BIGNT) WITH (LOCATION = 'f/', DATA_SOURCE = d, FILE_FORMAT = f);",
+        ),
+        (
+            "external table as a CETAS",
+            "CREATE EXTERNAL TABLE t (a BIGINT) WITH (LOCATION = 'f/', DATA_SOURCE = d, FILE_FORMAT = f) AS SELECT 1 AS a;",
         ),
         (
             "OPENROWSET without FORMAT",

@@ -1,5 +1,5 @@
 // Alerts: operators hear about a breach before the business does. One action group
-// (e-mail) and five rules; docs/OPERATIONS.md ("Alerts") says what each one means and
+// (e-mail) and six rules; docs/OPERATIONS.md ("Alerts") says what each one means and
 // the first step to take.
 //
 // | rule                          | signal                                                   |
@@ -10,6 +10,8 @@
 // |                               | goal at risk: the Event Hubs backlog is growing)         |
 // | eventhub-not-consumed         | orders enter the hub but none leave it for 15 minutes    |
 // | report-not-built              | no report built by 03:00 in the report time zone         |
+// | report-verification-failed    | the weekly verification found the report core and        |
+// |                               | Synapse's SQL disagree, or could not run                  |
 // | order-api-5xx                 | POST /api/orders answered 5xx (orders refused)           |
 //
 // The log rules read Application Insights: `requests` (one row per function invocation,
@@ -72,6 +74,7 @@ resource operators 'Microsoft.Insights/actionGroups@2023-01-01' = {
 var reportBuiltLine = 'state_top_pizzas built for'
 var lagLine = 'enrich lag:'
 var quarantinedLine = 'unreadable invocation kept in quarantine'
+var verificationFailedLine = 'state_top_pizzas verification failed'
 
 var enrichFailuresQuery = '''
 union
@@ -96,6 +99,15 @@ let builtToday = toscalar(
   | count);
 print late = hourofday(localNow) >= 3 and builtToday == 0
 | where late
+'''
+
+// A failed invocation's answer is not read by the host (its Logs never reach Application
+// Insights); the handler's own error line on stderr does, as a trace of the host's console
+// category, without the invocation's operation name.
+var verificationFailedQuery = '''
+union
+  (requests | where operation_Name == 'verify_state_summary' and success == false),
+  (traces | where message has 'state_top_pizzas' and message contains '{{failed}}')
 '''
 
 var orderApi5xxQuery = '''
@@ -129,6 +141,15 @@ var logRules = [
     frequency: 'PT1H'
     window: 'P1D'
     query: replace(replace(reportNotBuiltQuery, '{{tz}}', reportTimeZone), '{{built}}', reportBuiltLine)
+    threshold: 0
+  }
+  {
+    name: 'report-verification-failed'
+    description: 'The weekly verification found that the report core and Synapse\'s SQL definition disagree (the log line names the first difference), or it could not run. docs/OPERATIONS.md, Alerts.'
+    severity: 1
+    frequency: 'PT1H'
+    window: 'PT2H'
+    query: replace(verificationFailedQuery, '{{failed}}', verificationFailedLine)
     threshold: 0
   }
   {

@@ -111,6 +111,9 @@ param synapseDatabaseName string
 @description('SUMMARY_SCHEDULE: six-field cron of the build_state_summary timer, always UTC on Linux plans. Hourly: each tick builds the nightly report once it is due at 02:00 in reportTimeZone.')
 param summarySchedule string
 
+@description('VERIFY_SCHEDULE: six-field cron of the verify_state_summary timer (UTC): weekly, the report core checked against Synapse\'s SQL.')
+param verifySchedule string
+
 @description('REPORT_TIME_ZONE: IANA time zone of the report day.')
 param reportTimeZone string
 
@@ -160,6 +163,10 @@ var pipelineSettings = [
   {
     name: 'SUMMARY_SCHEDULE'
     value: summarySchedule
+  }
+  {
+    name: 'VERIFY_SCHEDULE'
+    value: verifySchedule
   }
   {
     name: 'REPORT_TIME_ZONE'

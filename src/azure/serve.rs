@@ -13,7 +13,7 @@ use crate::functions::{self, FunctionsState};
 use crate::lake::{AdlsLake, LakeGate};
 use crate::metrics::Metrics;
 use crate::stream::EventHubsStream;
-use crate::summary::{Refresh, SynapseEngine};
+use crate::summary::{Refresh, SynapseWarehouse};
 use crate::tds::{TdsSession, TdsTarget};
 use anyhow::Context;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -32,7 +32,7 @@ pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<Functio
         TdsTarget::new(settings.get(SQL_SERVER), settings.get(SQL_DATABASE)),
         credential.clone(),
     ));
-    let synapse = SynapseEngine::new(
+    let synapse = SynapseWarehouse::new(
         TdsSession::new(
             TdsTarget::new(
                 settings.get(SYNAPSE_SQL_ENDPOINT),
@@ -47,6 +47,7 @@ pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<Functio
         lake.clone(),
         LakeGate::default(),
         Arc::new(synapse),
+        Arc::new(crate::population::shipped()),
         metrics.clone(),
     );
     Ok(FunctionsState {

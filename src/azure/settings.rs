@@ -36,10 +36,11 @@ pub const LAKE_URL: &str = "LAKE_URL";
 pub const SYNAPSE_SQL_ENDPOINT: &str = "SYNAPSE_SQL_ENDPOINT";
 pub const SYNAPSE_DATABASE: &str = "SYNAPSE_DATABASE";
 pub const SUMMARY_SCHEDULE: &str = "SUMMARY_SCHEDULE";
+pub const VERIFY_SCHEDULE: &str = "VERIFY_SCHEDULE";
 pub const REPORT_TIME_ZONE: &str = "REPORT_TIME_ZONE";
 pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 
-pub const SETTINGS: [Setting; 12] = [
+pub const SETTINGS: [Setting; 13] = [
     Setting {
         name: FUNCTIONS_PORT,
         default: None,
@@ -99,6 +100,12 @@ pub const SETTINGS: [Setting; 12] = [
         default: Some(crate::functions::SUMMARY_TIMER_SCHEDULE),
         read_by: ReadBy::Host,
         meaning: "When the build_state_summary timer ticks: six-field cron (sec min hour day month weekday), always in UTC on Linux plans. Hourly by default: each tick builds the nightly report once it is due, from 02:00 in REPORT_TIME_ZONE, and catches up a missed one",
+    },
+    Setting {
+        name: VERIFY_SCHEDULE,
+        default: Some(crate::functions::VERIFY_TIMER_SCHEDULE),
+        read_by: ReadBy::Host,
+        meaning: "When the verify_state_summary timer ticks (UTC): weekly by default, Sundays at 04:30. Each tick recomputes the nightly report with Synapse's SQL from the orders and compares every figure with the report core's; it publishes nothing",
     },
     Setting {
         name: REPORT_TIME_ZONE,
@@ -217,6 +224,7 @@ mod tests {
         assert_eq!(settings.port(), Ok(7071));
         assert_eq!(settings.get(SYNAPSE_DATABASE), "pizza_warehouse");
         assert_eq!(settings.get(SUMMARY_SCHEDULE), "0 0 * * * *");
+        assert_eq!(settings.get(VERIFY_SCHEDULE), "0 30 4 * * 0");
         assert_eq!(settings.report_tz(), Ok(chrono_tz::UTC));
     }
 

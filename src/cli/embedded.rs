@@ -102,7 +102,10 @@ async fn refresh(args: RefreshArgs) -> anyhow::Result<()> {
         Some(as_of) => ReportWindow::ending_at(as_of, args.report_tz.tz),
         None => ReportWindow::nightly(chrono::Utc::now(), args.report_tz.tz),
     };
-    let refreshed = report.refresh.refresh(window).await?;
+    let options = crate::summary::RefreshOptions {
+        verify: args.verify,
+    };
+    let refreshed = report.refresh.refresh(window, options).await?;
     println!("{}", serde_json::to_string_pretty(&refreshed)?);
     Ok(())
 }
@@ -135,6 +138,9 @@ async fn ledger(args: LedgerArgs) -> anyhow::Result<()> {
     let from = args.from.unwrap_or(*default.start());
     let to = args.to.unwrap_or(*default.end()).max(from);
     let ledger = books.ledger(from..=to).await?;
+    if args.verify {
+        verify_lake_books(&books, from..=to).await?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&ledger)?);
     } else {
@@ -151,6 +157,39 @@ async fn ledger(args: LedgerArgs) -> anyhow::Result<()> {
         "{} day(s) do not balance (docs/OPERATIONS.md, \"When a day does not balance\"):\n{}",
         unbalanced.len(),
         unbalanced.join("\n")
+    );
+    Ok(())
+}
+
+/// Compares the lake's half of the books from the roll-ups with its SQL definition.
+async fn verify_lake_books(
+    books: &crate::serving::EmbeddedBooks,
+    days: std::ops::RangeInclusive<chrono::NaiveDate>,
+) -> anyhow::Result<()> {
+    let report = books.report_window()?;
+    let population = crate::population::shipped();
+    let by_rollups =
+        crate::ledger::lake_days(books.lake.as_ref(), &days, report, &population).await?;
+    let by_sql = books.lake_days_by_sql(days).await?;
+    let differs = by_rollups
+        .iter()
+        .zip(&by_sql)
+        .find(|(ours, theirs)| ours != theirs);
+    if let Some((ours, theirs)) = differs {
+        anyhow::bail!(
+            "verification failed: the books from the roll-ups and DuckDB's SQL differ on {}: {ours:?} against {theirs:?}",
+            ours.day
+        );
+    }
+    anyhow::ensure!(
+        by_rollups.len() == by_sql.len(),
+        "verification failed: the books from the roll-ups have {} days with orders, DuckDB's SQL {}",
+        by_rollups.len(),
+        by_sql.len()
+    );
+    eprintln!(
+        "verified: the books of {} days agree with DuckDB's SQL definition",
+        by_sql.len()
     );
     Ok(())
 }

@@ -7,11 +7,15 @@
 //! | `ingest_order`        | `POST /api/orders`         | HTTP, forwarded as-is          |
 //! | `enrich_orders`       | `POST /enrich_orders`      | Event Hubs, `cardinality: many`|
 //! | `build_state_summary` | `POST /build_state_summary`| timer, hourly; builds at 02:00 local |
+//! | `verify_state_summary`| `POST /verify_state_summary`| timer, weekly; checks the core with SQL |
 
 mod build_state_summary;
 mod enrich_orders;
 mod ingest_order;
 pub mod invocation;
+mod verify_state_summary;
+
+pub use verify_state_summary::{VERIFICATION_FAILED, VERIFIED};
 
 use crate::customers::{CustomerDirectory, CustomerLookupError};
 use crate::lake::{LakeError, LakeStore};
@@ -32,11 +36,16 @@ pub use invocation::{InvocationError, InvocationRequest, InvocationResponse};
 /// nightly report if it is due — from 02:00 in the report time zone — and not built yet.
 pub const SUMMARY_TIMER_SCHEDULE: &str = "0 0 * * * *";
 
+/// When the timer of `verify_state_summary` ticks, by default (`VERIFY_SCHEDULE` in
+/// Azure): Sundays at 04:30 UTC, after every report time zone's 02:00 build.
+pub const VERIFY_TIMER_SCHEDULE: &str = "0 30 4 * * 0";
+
 /// Route of each function, by folder name under `functions/`.
-pub const FUNCTION_ROUTES: [(&str, &str); 3] = [
+pub const FUNCTION_ROUTES: [(&str, &str); 4] = [
     ("ingest_order", "/api/orders"),
     ("enrich_orders", "/enrich_orders"),
     ("build_state_summary", "/build_state_summary"),
+    ("verify_state_summary", "/verify_state_summary"),
 ];
 
 /// What the functions share: the ports to the services they use.
@@ -67,6 +76,10 @@ pub fn router(state: FunctionsState) -> Router {
         .route(
             "/build_state_summary",
             post(build_state_summary::build_state_summary),
+        )
+        .route(
+            "/verify_state_summary",
+            post(verify_state_summary::verify_state_summary),
         )
         // Invocations come from the host, not from clients: a batch of 10,000 events is
         // several MB, above axum's 2 MB default. `/api/orders` applies its own 1 MiB cap.

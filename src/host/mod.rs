@@ -18,14 +18,13 @@ use crate::customers::{
 use crate::functions::{self, FunctionsState};
 use crate::lake::rollup::ROLLUP_TABLE;
 use crate::lake::{
-    compact_lake_and_roll_up, AdlsLake, LakeGate, LakeStore, LocalLake, MirroredLake, ORDERS_TABLE,
-    QUARANTINE,
+    compact_lake, AdlsLake, LakeGate, LakeStore, LocalLake, MirroredLake, ORDERS_TABLE, QUARANTINE,
 };
 use crate::metrics::Metrics;
 use crate::population::StatePopulation;
 use crate::serving::{self, ServedReports, ServingState};
 use crate::stream::EmbeddedLog;
-use crate::summary::Refresh;
+use crate::summary::{Refresh, RefreshOptions};
 use crate::warehouse::Warehouse;
 use anyhow::Context;
 use chrono_tz::Tz;
@@ -102,7 +101,7 @@ impl Embedded {
             &population,
         )?);
         let served = Arc::new(ServedReports::new(warehouse.clone())?);
-        let refresh = Refresh::new(lake, gate, warehouse.clone(), metrics);
+        let refresh = Refresh::new(lake, gate, warehouse.clone(), Arc::new(population), metrics);
         Ok(EmbeddedReport {
             warehouse,
             refresh: Arc::new(refresh),
@@ -149,6 +148,7 @@ pub fn books(
         consumer: CONSUMER,
         warehouse: report.warehouse.clone(),
         lake,
+        population: Arc::new(crate::population::shipped()),
     }
 }
 
@@ -339,7 +339,7 @@ async fn demo_start(
     let report = embedded
         .report
         .refresh
-        .refresh(window)
+        .refresh(window, RefreshOptions::default())
         .await
         .context("building the report of the demo history")?;
     tracing::info!(
@@ -390,7 +390,7 @@ async fn compact_periodically(
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        if let Err(e) = compact_lake_and_roll_up(lake.as_ref(), &gate, None).await {
+        if let Err(e) = compact_lake(lake.as_ref(), &gate, None).await {
             tracing::warn!(error = %e, "scheduled lake compaction failed; it will run again");
         }
     }

@@ -1,168 +1,284 @@
 //! Compaction: a day's many small batch files become one file, deduplicated (each
-//! `order_id` once, the first received wins) and sorted by `order_id`.
+//! `order_id` once, the first received wins) and sorted by `order_id`, with the day's
+//! roll-up (`super::rollup`) beside it.
 //!
-//! Safe alongside readers: the new file is written before any old one is removed, and
-//! the warehouse counts each `order_id` once, so a reader that sees both counts no row
-//! twice; the old files are removed under the [`LakeGate`] write lock, so no reader has
-//! them open. A crash between the two steps leaves duplicates the next run removes.
+//! Safe alongside readers: the new file and its roll-up are written before any old file
+//! is removed, and every reader counts each `order_id` once, so a reader that sees both
+//! counts no row twice; old files are removed under the [`LakeGate`] write lock, so no
+//! reader has them open. A crash in between leaves a day of several files, which readers
+//! de-duplicate and the next run compacts again.
 
-use super::parquet::{read_parquet, schema, write_parquet};
-use super::rollup::{rollup_dir, rollup_file, rollup_path_for, ROLLUP_TABLE};
-use super::{day_partitions, partition_dir, LakeError, LakeGate, LakeStore, COMPACTED_PREFIX};
+use super::parquet::{read_parquet, read_parquet_columns, schema, write_parquet};
+use super::rollup::{
+    legacy_rollup_dir, rollup_dir, rollup_path_for, DayRollup, LEGACY_ROLLUP_TABLE,
+    ROLLUP_SOURCE_COLUMNS, ROLLUP_TABLE,
+};
+use super::COMPACTED_PREFIX;
+use super::{
+    day_partitions, partition_dir, CompactionTurn, DayFiles, LakeError, LakeGate, LakeStore,
+};
 use arrow::array::{AsArray, BooleanArray, RecordBatch};
 use arrow::compute::{
     concat_batches, filter_record_batch, lexsort_to_indices, take_record_batch, SortColumn,
 };
 use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+use bytes::Bytes;
 use chrono::{NaiveDate, Utc};
+use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
+use std::time::{Duration, Instant};
 
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct CompactionReport {
     pub partitions_compacted: usize,
     pub files_removed: usize,
     pub rows_written: usize,
     pub duplicates_dropped: usize,
-    /// Daily customer roll-ups written (with compaction, or for compacted days without one).
+    /// Daily roll-ups written: with each compacted day, and for compacted days of `days`
+    /// that had none.
     pub rollups_written: usize,
+    /// Time spent rolling days up (part of the whole), for the cost roll-ups add.
+    pub rollup_seconds: f64,
+}
+
+impl CompactionReport {
+    fn add(&mut self, day: DayCompaction) {
+        self.partitions_compacted += usize::from(day.compacted);
+        self.files_removed += day.files_removed;
+        self.rows_written += day.rows_written;
+        self.duplicates_dropped += day.duplicates_dropped;
+        self.rollups_written += 1;
+        self.rollup_seconds += day.rollup_time.as_secs_f64();
+    }
+}
+
+/// What compaction did to one day.
+#[derive(Debug, Default)]
+struct DayCompaction {
+    compacted: bool,
+    files_removed: usize,
+    rows_written: usize,
+    duplicates_dropped: usize,
+    rollup_time: Duration,
+}
+
+/// Days compacted at once: lake reads and writes overlap, and the CPU work of each day
+/// runs on a blocking thread, so every core is used.
+fn concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Compacts every partition of `days` (all days when `None`) that has more than one file
-/// or an uncompacted one.
+/// or an uncompacted one, writing each compacted day's roll-up. For the days named in
+/// `days` it also rolls up compacted days whose roll-up is missing or stale (a lake
+/// written by another tool or an older version, or a crash between two writes); with
+/// `None` it leaves those alone, so a routine pass never reads all history.
 pub async fn compact_lake(
     lake: &dyn LakeStore,
     gate: &LakeGate,
     days: Option<RangeInclusive<NaiveDate>>,
 ) -> Result<CompactionReport, LakeError> {
-    compact(lake, gate, days, false).await
+    let turn = gate.compaction_turn().await;
+    let backfill = days.is_some();
+    let rollups: BTreeSet<String> = lake.list(ROLLUP_TABLE).await?.into_iter().collect();
+    let work: Vec<DayFiles> = day_partitions(lake, days.as_ref())
+        .await?
+        .into_iter()
+        .filter(|day| !day.is_compacted() || (backfill && !has_fresh_rollup(day, &rollups)))
+        .collect();
+    compact_days(lake, gate, &turn, &work).await
 }
 
-/// As [`compact_lake`], and writes the daily customer roll-up (`super::rollup`) of every
-/// day it compacts, which the embedded summary reads. For the days named in `days` it
-/// also writes the roll-ups missing from days compacted earlier (a lake from an older
-/// version, or a crash between the two writes); with `None` it leaves those alone, so a
-/// routine pass never reads all history.
-pub async fn compact_lake_and_roll_up(
-    lake: &dyn LakeStore,
-    gate: &LakeGate,
-    days: Option<RangeInclusive<NaiveDate>>,
-) -> Result<CompactionReport, LakeError> {
-    compact(lake, gate, days, true).await
+/// Whether `day` needs compacting, or its roll-up (re)writing, before it can be read
+/// from a roll-up: it has several files or an uncompacted one, or no fresh roll-up among
+/// `rollups` (the lake's roll-up files).
+pub fn needs_compaction(day: &DayFiles, rollups: &BTreeSet<String>) -> bool {
+    !day.is_compacted() || !has_fresh_rollup(day, rollups)
 }
 
-async fn compact(
+/// Compacts each of `days` that has several files or an uncompacted one, and writes the
+/// roll-up of each (of a day compacted earlier, from its compacted file). The caller
+/// holds the compaction turn, and chose the days ([`needs_compaction`]).
+pub async fn compact_days(
     lake: &dyn LakeStore,
     gate: &LakeGate,
-    days: Option<RangeInclusive<NaiveDate>>,
-    with_rollups: bool,
+    _turn: &CompactionTurn<'_>,
+    work: &[DayFiles],
 ) -> Result<CompactionReport, LakeError> {
-    let _one_at_a_time = gate.compaction_turn().await;
-    let backfill = with_rollups && days.is_some();
-    let rollups: BTreeSet<String> = if backfill {
-        lake.list(ROLLUP_TABLE).await?.into_iter().collect()
-    } else {
-        BTreeSet::new()
-    };
-    let mut report = CompactionReport::default();
-    for partition in day_partitions(lake, days.as_ref()).await? {
-        let (day, files) = (partition.day, &partition.files);
-        if partition.is_compacted() {
-            let wanted = rollup_path_for(&files[0]);
-            if backfill && wanted.as_ref().is_some_and(|path| !rollups.contains(path)) {
-                let orders = read_day(lake, day, files).await?;
-                write_rollup(lake, gate, day, &files[0], &orders).await?;
-                report.rollups_written += 1;
-            }
-            continue;
-        }
-        let (rows, dropped) = compact_partition(lake, gate, day, files, with_rollups).await?;
-        report.rollups_written += usize::from(with_rollups);
-        report.partitions_compacted += 1;
-        report.files_removed += files.len();
-        report.rows_written += rows;
-        report.duplicates_dropped += dropped;
+    if work.is_empty() {
+        return Ok(CompactionReport::default());
     }
-    if report.partitions_compacted > 0 {
+    let rollups: BTreeSet<String> = lake.list(ROLLUP_TABLE).await?.into_iter().collect();
+    let legacy: Vec<String> = lake.list(LEGACY_ROLLUP_TABLE).await?;
+    let context = Context {
+        lake,
+        gate,
+        rollups: &rollups,
+        legacy: &legacy,
+    };
+    // The futures are made first, then driven: a stream mapping each day to a future
+    // borrowing it would not be `Send` for every lifetime, as the handlers need.
+    let days: Vec<_> = work.iter().map(|day| context.compact_day(day)).collect();
+    let done: Vec<DayCompaction> = futures::stream::iter(days)
+        .buffer_unordered(concurrency())
+        .try_collect()
+        .await?;
+    let mut report = CompactionReport::default();
+    for day in done {
+        report.add(day);
+    }
+    if report.rollups_written > 0 {
         tracing::info!(?report, "lake compacted");
     }
     Ok(report)
 }
 
-/// All rows of a day's files, as one batch.
-async fn read_day(
-    lake: &dyn LakeStore,
-    day: NaiveDate,
-    files: &[String],
-) -> Result<RecordBatch, LakeError> {
-    let mut batches = Vec::new();
-    for path in files {
-        batches.extend(read_parquet(path, lake.get(path).await?)?);
+fn has_fresh_rollup(day: &DayFiles, rollups: &BTreeSet<String>) -> bool {
+    day.is_compacted() && rollup_path_for(&day.files[0]).is_some_and(|r| rollups.contains(&r))
+}
+
+/// What every day's compaction shares.
+struct Context<'a> {
+    lake: &'a dyn LakeStore,
+    gate: &'a LakeGate,
+    /// The roll-up files as listed when the run began.
+    rollups: &'a BTreeSet<String>,
+    /// Roll-up files of an earlier format, removed day by day.
+    legacy: &'a [String],
+}
+
+impl Context<'_> {
+    async fn compact_day(&self, day: &DayFiles) -> Result<DayCompaction, LakeError> {
+        if day.is_compacted() {
+            return self.roll_up_compacted(day).await;
+        }
+        let mut files = Vec::with_capacity(day.files.len());
+        for path in &day.files {
+            files.push((path.clone(), self.lake.get(path).await?));
+        }
+        let target = format!(
+            "{}/{COMPACTED_PREFIX}{}.parquet",
+            partition_dir(day.day),
+            Utc::now().format("%Y%m%dT%H%M%S%6f")
+        );
+        let partition = partition_dir(day.day);
+        let folder = partition.clone();
+        let merged = run_blocking(&partition, move || merge_day(&folder, files)).await?;
+        self.lake.put(&target, merged.compacted).await?;
+        self.write_rollup(day.day, &target, merged.rollup).await?;
+        {
+            let _exclusive = self.gate.write().await;
+            for path in day.files.iter().filter(|p| **p != target) {
+                self.lake.delete(path).await?;
+            }
+        }
+        Ok(DayCompaction {
+            compacted: true,
+            files_removed: day.files.len(),
+            rows_written: merged.rows,
+            duplicates_dropped: merged.dropped,
+            rollup_time: merged.rollup_time,
+        })
     }
-    concat_batches(&schema(), &batches).map_err(|e| LakeError::Format {
-        path: partition_dir(day),
-        message: e.to_string(),
+
+    /// Rolls up a day compacted earlier, read with only the columns a roll-up needs.
+    async fn roll_up_compacted(&self, day: &DayFiles) -> Result<DayCompaction, LakeError> {
+        let compacted = day.files[0].clone();
+        let bytes = self.lake.get(&compacted).await?;
+        let path = compacted.clone();
+        let (rollup, rollup_time) = run_blocking(&compacted, move || {
+            let orders = read_parquet_columns(&path, bytes, &ROLLUP_SOURCE_COLUMNS)?;
+            let started = Instant::now();
+            let rollup = DayRollup::from_orders(&orders, None)?.to_parquet()?;
+            Ok((rollup, started.elapsed()))
+        })
+        .await?;
+        self.write_rollup(day.day, &compacted, rollup).await?;
+        Ok(DayCompaction {
+            rollup_time,
+            ..Default::default()
+        })
+    }
+
+    /// Writes the roll-up of `compacted`, then removes the day's other roll-ups (older
+    /// ones, and those of an earlier format).
+    async fn write_rollup(
+        &self,
+        day: NaiveDate,
+        compacted: &str,
+        rollup: Bytes,
+    ) -> Result<(), LakeError> {
+        let Some(path) = rollup_path_for(compacted) else {
+            return Ok(());
+        };
+        self.lake.put(&path, rollup).await?;
+        let (current, legacy) = (rollup_dir(day), legacy_rollup_dir(day));
+        let in_folder = |folder: &str, file: &str| {
+            file.strip_prefix(folder)
+                .is_some_and(|rest| rest.starts_with('/') && file.ends_with(".parquet"))
+        };
+        let stale: Vec<&String> = self
+            .rollups
+            .iter()
+            .filter(|p| **p != path && in_folder(&current, p))
+            .chain(self.legacy.iter().filter(|p| in_folder(&legacy, p)))
+            .collect();
+        if !stale.is_empty() {
+            let _exclusive = self.gate.write().await;
+            for old in stale {
+                self.lake.delete(old).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A compacted day, ready to be written.
+struct MergedDay {
+    compacted: Bytes,
+    rollup: Bytes,
+    rows: usize,
+    dropped: usize,
+    rollup_time: Duration,
+}
+
+/// Decodes a day's files, keeps each order's first received row, and encodes the
+/// compacted file and its roll-up.
+fn merge_day(partition: &str, files: Vec<(String, Bytes)>) -> Result<MergedDay, LakeError> {
+    let format = |message: String| LakeError::Format {
+        path: partition.to_string(),
+        message,
+    };
+    let mut batches = Vec::new();
+    for (path, bytes) in files {
+        batches.extend(read_parquet(&path, bytes)?);
+    }
+    let merged = concat_batches(&schema(), &batches).map_err(|e| format(e.to_string()))?;
+    let unique = first_received_per_order(&merged).map_err(|e| format(e.to_string()))?;
+    let compacted = write_parquet(&unique)?;
+    let started = Instant::now();
+    let rollup = DayRollup::from_orders(std::slice::from_ref(&unique), None)?.to_parquet()?;
+    Ok(MergedDay {
+        compacted,
+        rollup,
+        rows: unique.num_rows(),
+        dropped: merged.num_rows() - unique.num_rows(),
+        rollup_time: started.elapsed(),
     })
 }
 
-/// Writes the roll-up of `compacted` (whose rows are `orders`), then removes the day's
-/// older roll-ups.
-async fn write_rollup(
-    lake: &dyn LakeStore,
-    gate: &LakeGate,
-    day: NaiveDate,
-    compacted: &str,
-    orders: &RecordBatch,
-) -> Result<(), LakeError> {
-    let Some(path) = rollup_path_for(compacted) else {
-        return Ok(());
-    };
-    lake.put(&path, rollup_file(orders)?).await?;
-    let stale: Vec<String> = lake
-        .list(&rollup_dir(day))
-        .await?
-        .into_iter()
-        .filter(|p| *p != path && p.ends_with(".parquet"))
-        .collect();
-    if !stale.is_empty() {
-        let _exclusive = gate.write().await;
-        for old in stale {
-            lake.delete(&old).await?;
-        }
-    }
-    Ok(())
-}
-
-async fn compact_partition(
-    lake: &dyn LakeStore,
-    gate: &LakeGate,
-    day: NaiveDate,
-    files: &[String],
-    with_rollup: bool,
-) -> Result<(usize, usize), LakeError> {
-    let format = |message: String| LakeError::Format {
-        path: partition_dir(day),
-        message,
-    };
-    let merged = read_day(lake, day, files).await?;
-    let unique = first_received_per_order(&merged).map_err(|e| format(e.to_string()))?;
-    let dropped = merged.num_rows() - unique.num_rows();
-    let target = format!(
-        "{}/{COMPACTED_PREFIX}{}.parquet",
-        partition_dir(day),
-        Utc::now().format("%Y%m%dT%H%M%S%6f")
-    );
-    lake.put(&target, write_parquet(&unique)?).await?;
-    {
-        let _exclusive = gate.write().await;
-        for path in files.iter().filter(|p| **p != target) {
-            lake.delete(path).await?;
-        }
-    }
-    if with_rollup {
-        write_rollup(lake, gate, day, &target, &unique).await?;
-    }
-    Ok((unique.num_rows(), dropped))
+/// Runs CPU work on a blocking thread.
+async fn run_blocking<T: Send + 'static>(
+    what: &str,
+    work: impl FnOnce() -> Result<T, LakeError> + Send + 'static,
+) -> Result<T, LakeError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| LakeError::Format {
+            path: what.to_string(),
+            message: format!("compaction task failed: {e}"),
+        })?
 }
 
 /// Sorts by (`order_id`, `received_at`, `stream_seq`) and keeps each order's first row.
@@ -170,19 +286,23 @@ pub fn first_received_per_order(
     batch: &RecordBatch,
 ) -> Result<RecordBatch, arrow::error::ArrowError> {
     let column = |name: &str| {
-        batch
-            .column_by_name(name)
-            .expect("orders_enriched column")
-            .clone()
+        batch.column_by_name(name).cloned().ok_or_else(|| {
+            arrow::error::ArrowError::SchemaError(format!("no column {name} to de-duplicate by"))
+        })
     };
-    let keys = ["order_id", "received_at", "stream_seq"].map(|name| SortColumn {
-        values: column(name),
-        options: None,
-    });
+    let keys = ["order_id", "received_at", "stream_seq"]
+        .map(|name| {
+            column(name).map(|values| SortColumn {
+                values,
+                options: None,
+            })
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
     let sorted = take_record_batch(batch, &lexsort_to_indices(&keys, None)?)?;
     let ids = sorted
         .column_by_name("order_id")
-        .unwrap()
+        .expect("sorted by it")
         .as_primitive::<Int64Type>();
     let keep: BooleanArray = (0..ids.len())
         .map(|i| Some(i == 0 || ids.value(i) != ids.value(i - 1)))
@@ -190,7 +310,7 @@ pub fn first_received_per_order(
     // Keep the type checks honest: received_at must be what the sort assumed.
     debug_assert!(sorted
         .column_by_name("received_at")
-        .unwrap()
+        .expect("sorted by it")
         .as_primitive_opt::<TimestampMicrosecondType>()
         .is_some());
     filter_record_batch(&sorted, &keep)
@@ -234,10 +354,11 @@ mod tests {
             .unwrap()
             .contains(&day.to_string()));
 
-        let report = compact_lake_and_roll_up(&lake, &LakeGate::default(), None)
+        let report = compact_lake(&lake, &LakeGate::default(), None)
             .await
             .expect("folder entries are neither read nor deleted");
         assert_eq!(report.partitions_compacted, 1);
+        assert_eq!(report.rollups_written, 1);
         assert_eq!(report.duplicates_dropped, 1, "order 1 came twice");
         let files = lake.0.list(ORDERS_TABLE).await.unwrap();
         assert_eq!(files.len(), 1, "{files:?}");
@@ -245,10 +366,40 @@ mod tests {
             file_name(&files[0]).starts_with(COMPACTED_PREFIX),
             "{files:?}"
         );
+        let rollups = lake.0.list(ROLLUP_TABLE).await.unwrap();
+        assert_eq!(rollups, [rollup_path_for(&files[0]).unwrap()]);
         // A second run over the compacted day (and its roll-up folder) changes nothing.
-        let again = compact_lake_and_roll_up(&lake, &LakeGate::default(), None)
+        let again = compact_lake(&lake, &LakeGate::default(), None)
             .await
             .unwrap();
-        assert_eq!(again.partitions_compacted, 0);
+        assert_eq!(again, CompactionReport::default());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_compacted_day_without_a_fresh_rollup_is_rolled_up_when_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = LocalLake::new(dir.path());
+        land_batch(&lake, &[landed_row(1, 1), landed_row(2, 2)], "0", 1, 2)
+            .await
+            .unwrap();
+        let gate = LakeGate::default();
+        compact_lake(&lake, &gate, None).await.unwrap();
+        let rollup = lake.list(ROLLUP_TABLE).await.unwrap().remove(0);
+        let written = lake.get(&rollup).await.unwrap();
+        // An older version's roll-up sits beside it, and the current one is lost.
+        let legacy = "orders_daily_customers/order_date=2026-03-01/rollup-1.parquet";
+        lake.put(legacy, Bytes::from_static(b"old")).await.unwrap();
+        lake.delete(&rollup).await.unwrap();
+
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        let routine = compact_lake(&lake, &gate, None).await.unwrap();
+        assert_eq!(
+            routine.rollups_written, 0,
+            "a routine pass reads no history"
+        );
+        let named = compact_lake(&lake, &gate, Some(day..=day)).await.unwrap();
+        assert_eq!((named.partitions_compacted, named.rollups_written), (0, 1));
+        assert_eq!(lake.get(&rollup).await.unwrap(), written, "the same bytes");
+        assert!(lake.list(LEGACY_ROLLUP_TABLE).await.unwrap().is_empty());
     }
 }

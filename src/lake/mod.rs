@@ -8,6 +8,7 @@
 
 pub mod adls;
 mod compaction;
+pub mod day_summary;
 mod landing;
 mod local;
 mod mirrored;
@@ -15,7 +16,7 @@ pub mod parquet;
 pub mod rollup;
 
 pub use adls::AdlsLake;
-pub use compaction::{compact_lake, compact_lake_and_roll_up, CompactionReport};
+pub use compaction::{compact_days, compact_lake, needs_compaction, CompactionReport};
 pub use landing::{
     land_batch, quarantine_invocation, quarantine_poison, read_quarantine, QuarantinedEvent,
 };
@@ -193,9 +194,32 @@ impl LakeGate {
         self.readers.write().await
     }
 
-    pub async fn compaction_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.compaction.lock().await
+    /// The one turn to compact: while it is held, no file of the lake is removed but by
+    /// its holder, so a reader holding it needs no read access besides.
+    pub async fn compaction_turn(&self) -> CompactionTurn<'_> {
+        CompactionTurn(self.compaction.lock().await)
     }
+}
+
+/// Proof that the lake's compaction turn is held (`LakeGate::compaction_turn`).
+pub struct CompactionTurn<'a>(#[allow(dead_code)] tokio::sync::MutexGuard<'a, ()>);
+
+/// The files of UTC day `day` (listing that day's folder only), `None` when it has none.
+pub async fn day_files(
+    lake: &dyn LakeStore,
+    day: NaiveDate,
+) -> Result<Option<DayFiles>, LakeError> {
+    let mut files: Vec<String> = lake
+        .list(&format!("{}/", partition_dir(day)))
+        .await?
+        .into_iter()
+        .filter(|path| {
+            let name = file_name(path);
+            name.ends_with(".parquet") && !name.starts_with('.') && day_of(path) == Some(day)
+        })
+        .collect();
+    files.sort();
+    Ok((!files.is_empty()).then_some(DayFiles { day, files }))
 }
 
 /// A lake that lists like an ADLS Gen2 account seen through the Blob API: every folder

@@ -13,7 +13,9 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::ProjectionMask;
 use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use std::sync::{Arc, OnceLock};
@@ -181,14 +183,42 @@ pub fn write_parquet(batch: &RecordBatch) -> Result<Bytes, LakeError> {
 
 /// Encodes one batch as a Parquet file of the given kind.
 pub fn write_parquet_as(batch: &RecordBatch, kind: FileKind) -> Result<Bytes, LakeError> {
+    write_with(batch, writer_properties(kind))
+}
+
+/// Encodes one batch as a Parquet file to keep, with `metadata` as the file's key-value
+/// metadata (what a reader checks before it trusts the file's layout). `opaque` columns
+/// hold bytes no reader filters on and no codec shrinks (serialized sets): no dictionary,
+/// no statistics, no compression.
+pub fn write_parquet_with_metadata(
+    batch: &RecordBatch,
+    metadata: &[(&str, &str)],
+    opaque: &[&str],
+) -> Result<Bytes, LakeError> {
+    let pairs = metadata
+        .iter()
+        .map(|(key, value)| KeyValue::new(key.to_string(), value.to_string()))
+        .collect();
+    let mut props = writer_properties(FileKind::Kept)
+        .into_builder()
+        .set_key_value_metadata(Some(pairs));
+    for column in opaque {
+        props = props
+            .set_column_dictionary_enabled(ColumnPath::from(*column), false)
+            .set_column_statistics_enabled(ColumnPath::from(*column), EnabledStatistics::None)
+            .set_column_compression(ColumnPath::from(*column), Compression::UNCOMPRESSED);
+    }
+    write_with(batch, props.build())
+}
+
+fn write_with(batch: &RecordBatch, props: WriterProperties) -> Result<Bytes, LakeError> {
     let mut buffer = Vec::with_capacity(batch.get_array_memory_size() / 3 + 1024);
     let format = |e: parquet::errors::ParquetError| LakeError::Format {
         path: "<new file>".into(),
         message: e.to_string(),
     };
     let mut writer =
-        ArrowWriter::try_new(&mut buffer, batch.schema(), Some(writer_properties(kind)))
-            .map_err(format)?;
+        ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props)).map_err(format)?;
     writer.write(batch).map_err(format)?;
     writer.close().map_err(format)?;
     Ok(Bytes::from(buffer))
@@ -208,6 +238,73 @@ pub fn read_parquet(path: &str, bytes: Bytes) -> Result<Vec<RecordBatch>, LakeEr
     reader
         .map(|batch| batch.map_err(|e| format(e.to_string())))
         .collect()
+}
+
+/// Decodes only `columns` of a Parquet file of the `orders_enriched` schema, each as the
+/// lake schema types it: a file written by another tool with a wider decimal, another
+/// timestamp unit or another column order reads the same.
+pub fn read_parquet_columns(
+    path: &str,
+    bytes: Bytes,
+    columns: &[&str],
+) -> Result<Vec<RecordBatch>, LakeError> {
+    let format = |message: String| LakeError::Format {
+        path: path.to_string(),
+        message,
+    };
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| format(e.to_string()))?;
+    let file_schema = builder.schema().clone();
+    for column in columns {
+        if file_schema.column_with_name(column).is_none() {
+            return Err(format(format!("no column {column}")));
+        }
+    }
+    let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| format(e.to_string()))?;
+    let lake = schema();
+    let target: SchemaRef = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|name| {
+                lake.field_with_name(name)
+                    .cloned()
+                    .map_err(|e| format(e.to_string()))
+            })
+            .collect::<Result<Vec<Field>, _>>()?,
+    ));
+    reader
+        .map(|batch| {
+            let batch = batch.map_err(|e| format(e.to_string()))?;
+            conform(&batch, &target).map_err(|e| format(e.to_string()))
+        })
+        .collect()
+}
+
+/// `batch` with the columns of `target`, in its order and with its types.
+fn conform(
+    batch: &RecordBatch,
+    target: &SchemaRef,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let columns = target
+        .fields()
+        .iter()
+        .map(|field| {
+            let column = batch.column_by_name(field.name()).ok_or_else(|| {
+                arrow::error::ArrowError::SchemaError(format!("no column {}", field.name()))
+            })?;
+            if column.data_type() == field.data_type() {
+                Ok(column.clone())
+            } else {
+                arrow::compute::cast(column, field.data_type())
+            }
+        })
+        .collect::<Result<Vec<ArrayRef>, _>>()?;
+    RecordBatch::try_new(target.clone(), columns)
 }
 
 #[cfg(test)]

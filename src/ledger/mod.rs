@@ -12,8 +12,14 @@
 //!
 //! The door's half comes from the embedded order log (`stream::door_ledger`); Event Hubs
 //! keeps no door-side index, so in Azure the door figures are unknown and say so (`null`),
-//! never 0. The lake's half is the same query on both engines (`sql/duckdb/ledger.sql`,
-//! `sql/synapse/06_ledger.sql`).
+//! never 0. The lake's half comes from the daily roll-ups ([`lake_days`]) embedded, with
+//! the same figures' SQL definition as its check (`sql/duckdb/ledger.sql`,
+//! `ledger --verify`), and from Synapse's `dbo.ledger` in Azure
+//! (`sql/synapse/06_ledger.sql`).
+
+mod lake;
+
+pub use lake::lake_days;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

@@ -3,7 +3,10 @@
 //! and `pizza-pipeline ledger` both read them here.
 
 use crate::lake::{read_quarantine, LakeError, LakeStore};
-use crate::ledger::{assemble, count_reasons, Ledger, LedgerParts, ReportWindowBounds};
+use crate::ledger::{
+    assemble, count_reasons, lake_days, LakeDay, Ledger, LedgerParts, ReportWindowBounds,
+};
+use crate::population::StatePopulation;
 use crate::stream::{door_ledger, order_days_of, LogError};
 use crate::warehouse::{Warehouse, WarehouseError};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -32,21 +35,17 @@ pub struct EmbeddedBooks {
     pub consumer: &'static str,
     pub warehouse: Arc<Warehouse>,
     pub lake: Arc<dyn LakeStore>,
+    pub population: Arc<Vec<StatePopulation>>,
 }
 
 impl EmbeddedBooks {
     /// The books of `days`.
     pub async fn ledger(&self, days: RangeInclusive<NaiveDate>) -> Result<Ledger, LedgerError> {
         let report = self.report_window()?;
-        let window = report
-            .map(|r| (r.window_start, r.window_end))
-            .unwrap_or((DateTime::<Utc>::UNIX_EPOCH, DateTime::<Utc>::UNIX_EPOCH));
         let (log_path, consumer, range) = (self.log_path.clone(), self.consumer, days.clone());
         let door =
             tokio::task::spawn_blocking(move || door_ledger(&log_path, consumer, &range)).await??;
-        let (warehouse, range) = (self.warehouse.clone(), days.clone());
-        let lake =
-            tokio::task::spawn_blocking(move || warehouse.lake_ledger(&range, window)).await??;
+        let lake = lake_days(self.lake.as_ref(), &days, report, &self.population).await?;
         let (events, invocations) = read_quarantine(self.lake.as_ref()).await?;
         let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
         let log_path = self.log_path.clone();
@@ -65,6 +64,20 @@ impl EmbeddedBooks {
             report,
         };
         Ok(assemble(days, parts))
+    }
+
+    /// The lake's half of the books of `days` by their SQL definition
+    /// (`sql/duckdb/ledger.sql`), for `ledger --verify` to compare with the roll-ups'.
+    pub async fn lake_days_by_sql(
+        &self,
+        days: RangeInclusive<NaiveDate>,
+    ) -> Result<Vec<LakeDay>, LedgerError> {
+        let window = self
+            .report_window()?
+            .map(|r| (r.window_start, r.window_end))
+            .unwrap_or((DateTime::<Utc>::UNIX_EPOCH, DateTime::<Utc>::UNIX_EPOCH));
+        let warehouse = self.warehouse.clone();
+        Ok(tokio::task::spawn_blocking(move || warehouse.lake_ledger(&days, window)).await??)
     }
 
     /// The window of the report served now (`None`: no report, or one without rows).

@@ -12,7 +12,7 @@ use crate::api_error::ApiError;
 use crate::metrics::Metrics;
 use crate::population::StatePopulation;
 use crate::stream::EmbeddedLog;
-use crate::summary::{Refresh, ReportWindow};
+use crate::summary::{Refresh, RefreshOptions, ReportWindow, SummaryError};
 use crate::warehouse::Warehouse;
 use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -93,7 +93,7 @@ async fn openapi_document() -> Response {
 async fn states(State(state): State<ServingState>) -> Result<Response, ApiError> {
     let cache = current_report(&state)?;
     let window = cache.window;
-    let fmt = |f: fn(&crate::warehouse::ReportWindowInfo) -> chrono::DateTime<Utc>| {
+    let fmt = |f: fn(&crate::summary::ReportWindowInfo) -> chrono::DateTime<Utc>| {
         window.as_ref().map(|w| crate::order::format_ts(&f(w)))
     };
     let mut states: Vec<_> = state
@@ -281,12 +281,18 @@ fn ledger_days(
     Ok(from..=to)
 }
 
-/// Runs the summary now (optionally for an explicit `as_of`) and answers when the new
-/// table is what readers see.
+/// Runs the summary now (optionally for an explicit `as_of`, optionally verified) and
+/// answers when the new table is what readers see.
 async fn refresh(State(state): State<ServingState>, body: Bytes) -> Result<Response, ApiError> {
-    let window = refresh_window(&body, state.report_tz)?;
-    match state.summary.refresh(window).await {
+    let (window, options) = refresh_request(&body, state.report_tz)?;
+    match state.summary.refresh(window, options).await {
         Ok(report) => Ok(Json(report).into_response()),
+        Err(SummaryError::Mismatch { engine, difference }) => {
+            let said =
+                format!("verification failed: the report core and {engine} disagree: {difference}");
+            tracing::error!("{said}; the previous report stays");
+            Err(ApiError::VerificationFailed(said))
+        }
         Err(e) => {
             tracing::error!(error = %e, "refresh failed");
             Err(ApiError::Unavailable(format!("refresh failed: {e}")))
@@ -294,9 +300,12 @@ async fn refresh(State(state): State<ServingState>, body: Bytes) -> Result<Respo
     }
 }
 
-fn refresh_window(body: &[u8], tz: Tz) -> Result<ReportWindow, ApiError> {
+fn refresh_request(body: &[u8], tz: Tz) -> Result<(ReportWindow, RefreshOptions), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(ReportWindow::nightly(Utc::now(), tz));
+        return Ok((
+            ReportWindow::nightly(Utc::now(), tz),
+            RefreshOptions::default(),
+        ));
     }
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
@@ -306,6 +315,19 @@ fn refresh_window(body: &[u8], tz: Tz) -> Result<ReportWindow, ApiError> {
                 .to_string(),
         ));
     }
+    let verify = match value.get("verify") {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::Bool(verify)) => *verify,
+        Some(_) => {
+            return Err(ApiError::Unprocessable(
+                "verify must be true or false".to_string(),
+            ))
+        }
+    };
+    Ok((refresh_window(&value, tz)?, RefreshOptions { verify }))
+}
+
+fn refresh_window(value: &serde_json::Value, tz: Tz) -> Result<ReportWindow, ApiError> {
     match value.get("as_of") {
         None | Some(serde_json::Value::Null) => Ok(ReportWindow::nightly(Utc::now(), tz)),
         Some(serde_json::Value::String(text)) => crate::order::parse_timestamp(text.trim())

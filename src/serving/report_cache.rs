@@ -2,7 +2,8 @@
 //! ETag, rebuilt whenever the warehouse's served report changes. `GET /api/report`
 //! answers from it without touching DuckDB.
 
-use crate::warehouse::{ReportRow, ReportWindowInfo, Warehouse, WarehouseError};
+use crate::summary::{ReportRow, ReportWindowInfo};
+use crate::warehouse::{Warehouse, WarehouseError};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

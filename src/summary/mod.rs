@@ -1,20 +1,29 @@
-//! The nightly report's core (CONTRACT §6): the 12-month report window, the refresh
-//! use-case ([`Refresh`]: compact the window's partitions, build, record, report) and the
-//! port of the engine that builds `state_top_pizzas` ([`ReportEngine`]).
+//! The nightly report's core (CONTRACT §6): the 12-month report window, the report core
+//! that computes `state_top_pizzas` from the daily roll-ups ([`build_report`]), the
+//! refresh use-case ([`Refresh`]: compact the window's days, build, check, publish,
+//! record), and the port of the warehouses that publish the report to its readers and
+//! recompute it with their own SQL as a check ([`ReportWarehouse`]).
 //!
-//! Two adapters implement the port: DuckDB embedded (`crate::warehouse`,
-//! `sql/duckdb/`) and Synapse serverless SQL in Azure ([`SynapseEngine`],
-//! `sql/synapse/`). Whoever asks for a report (the timer's function, `POST
-//! /admin/refresh`, `refresh`, the demo history) asks [`Refresh`], so every build is
-//! compacted, timed, counted and logged the same way.
+//! Two adapters implement the port: DuckDB embedded (`crate::warehouse`, `sql/duckdb/`)
+//! and Synapse serverless SQL in Azure ([`SynapseWarehouse`], `sql/synapse/`). Whoever
+//! asks for a report (the timer's function, `POST /admin/refresh`, `refresh`, the demo
+//! history) asks [`Refresh`], so every build is compacted, computed, timed, counted and
+//! logged the same way.
 
+mod build;
 mod refresh;
+pub mod report;
+mod runs;
 mod synapse;
 mod window;
 
-pub use refresh::Refresh;
+pub use build::{build_report, build_report_as_is, per_adult_micro_usd, CoreReport, DaysRead};
+pub use refresh::{Refresh, RefreshOptions, Verified};
+pub use report::{first_difference, report_file, report_schema, ReportRow, ReportWindowInfo};
+pub use runs::{run_file, run_id, stale_run_files, REPORT_FILE_NAME, REPORT_RUNS, RUNS_KEPT};
 pub use synapse::{
-    build_batches, read_last_build, run_id, write_last_build, SynapseEngine, BUILD_SQL, LAST_BUILD,
+    publish_batches, read_last_build, verify_query, write_last_build, SynapseWarehouse, LAST_BUILD,
+    PUBLISH_SQL, VERIFY_SQL,
 };
 pub use window::{parse_report_time_zone, ReportWindow, UnknownTimeZone, NIGHTLY_BUILD_HOUR};
 
@@ -23,23 +32,44 @@ use futures::future::BoxFuture;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SummaryError {
-    #[error("lake compaction before the summary failed: {0}")]
-    Compaction(#[from] crate::lake::LakeError),
-    /// The engine could not build or read the report.
-    #[error("{engine}: {source}")]
+    #[error("the lake could not be compacted or read for the report")]
+    Lake(#[from] crate::lake::LakeError),
+    /// A warehouse could not publish, recompute or record the report.
+    #[error("{engine} failed")]
     Engine {
         engine: &'static str,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("the build script could not be filled: {0}")]
+    #[error("a SQL script could not be filled")]
     Script(#[from] crate::sql_script::ScriptError),
     #[error("{path} is unreadable: {reason}")]
     LastBuildUnreadable { path: &'static str, reason: String },
+    #[error("the customer sets of {state} {pizza_type} could not be read from a roll-up")]
+    UnreadableCustomers {
+        state: String,
+        pizza_type: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {what} of {state} {pizza_type} exceed 64 bits")]
+    Overflow {
+        state: String,
+        pizza_type: String,
+        what: &'static str,
+    },
+    #[error("a worker of the report core failed")]
+    Worker(#[source] tokio::task::JoinError),
+    /// `--verify`: the warehouse's own SQL gives another report than the core.
+    #[error("verification failed: the report core and {engine} disagree: {difference}")]
+    Mismatch {
+        engine: &'static str,
+        difference: String,
+    },
 }
 
 impl SummaryError {
-    /// An engine's own error, kept whole as the source.
+    /// A warehouse's own error, kept whole as the source.
     pub fn engine(
         engine: &'static str,
         source: impl std::error::Error + Send + Sync + 'static,
@@ -59,35 +89,63 @@ pub struct RefreshReport {
     pub window_end: String,
     pub refreshed_at: String,
     pub report_rows: usize,
+    /// Lake files the report core read (roll-ups, and order files of the days it read
+    /// as orders).
     pub files_read: usize,
     pub partitions_compacted: usize,
+    /// Days of the window read from their roll-up.
+    pub days_from_rollups: usize,
+    /// Days of the window read as orders: cut by the window, or without a fresh roll-up.
+    pub days_read_as_orders: usize,
+    /// Roll-ups this refresh wrote (with the days it compacted, or for compacted days
+    /// without one): days rolled up on the way.
+    pub rollups_written: usize,
+    /// Whether the warehouse's own SQL recomputed the report and agreed (`--verify`).
+    pub verified: bool,
     pub duration_ms: u64,
 }
 
-/// What an engine's build made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EngineBuild {
+/// The report of one build, written into the lake, for a warehouse to publish.
+#[derive(Debug, Clone)]
+pub struct BuiltReport {
+    pub window: ReportWindow,
     pub refreshed_at: DateTime<Utc>,
-    pub report_rows: usize,
-    /// Lake files the engine was handed; 0 for an engine that finds its files itself.
-    pub files_read: usize,
+    /// The build's id: its run folder and, in Synapse, its table's suffix.
+    pub run_id: String,
+    /// The lake path of the report's Parquet file (`reports/state_top_pizzas/run=…/`).
+    pub file: String,
+    pub rows: Vec<ReportRow>,
 }
 
-/// Where `state_top_pizzas` is built: DuckDB embedded (`crate::warehouse::Warehouse`),
-/// Synapse serverless SQL in Azure ([`SynapseEngine`]).
-pub trait ReportEngine: Send + Sync + 'static {
-    /// The engine's name, for logs and errors.
+/// Where `state_top_pizzas` reaches its readers, and the SQL engine that recomputes it
+/// from the orders as the independent check of the report core: DuckDB embedded
+/// (`crate::warehouse::Warehouse`), Synapse serverless SQL in Azure
+/// ([`SynapseWarehouse`]).
+pub trait ReportWarehouse: Send + Sync + 'static {
+    /// The warehouse's name, for logs and errors.
     fn name(&self) -> &'static str;
 
-    /// Whether the engine reads the daily customer roll-ups, which compaction then writes.
-    fn reads_rollups(&self) -> bool;
+    /// Gets ready to publish (opens what takes time to open), while the report core
+    /// computes.
+    fn prepare(&self) -> BoxFuture<'_, Result<(), SummaryError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 
-    /// Builds the report of `window` (whose partitions are compacted already) and
-    /// answers once it is what readers get.
-    fn build(&self, window: ReportWindow) -> BoxFuture<'_, Result<EngineBuild, SummaryError>>;
+    /// Makes `report` (its file already in the lake) what readers get, in one step:
+    /// readers see the previous report or this one, never a mix.
+    fn publish<'a>(&'a self, report: &'a BuiltReport) -> BoxFuture<'a, Result<(), SummaryError>>;
 
-    /// Keeps `report` as the record of the last successful build, where the engine needs
-    /// one besides the report itself.
+    /// The report of `window` by the warehouse's own SQL definition, over the order rows
+    /// themselves (`order_files`: the files the core's report reflects; an engine that
+    /// finds its files itself reads the window's days). Ordered by state and rank.
+    fn recompute<'a>(
+        &'a self,
+        window: ReportWindow,
+        order_files: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<ReportRow>, SummaryError>>;
+
+    /// Keeps `report` as the record of the last successful build, where the warehouse
+    /// needs one besides the report itself.
     fn record_build<'a>(
         &'a self,
         report: &'a RefreshReport,

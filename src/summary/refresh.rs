@@ -1,35 +1,51 @@
-//! The refresh use-case: compact the window's partitions, have the engine build the
-//! report, record it, and say what was done. Every way of asking for a report goes
-//! through here.
+//! The refresh use-case: compact the window's days (writing their roll-ups), compute the
+//! report with the report core, optionally have the warehouse's own SQL recompute it and
+//! compare, write it into the lake, have the warehouse publish it, record it, and say
+//! what was done. Every way of asking for a report goes through here.
 
-use super::{EngineBuild, RefreshReport, ReportEngine, ReportWindow, SummaryError};
-use crate::lake::{compact_lake, compact_lake_and_roll_up, LakeGate, LakeStore};
+use super::build::{build_report, build_report_as_is, CoreReport};
+use super::report::{first_difference, report_file};
+use super::runs::{run_file, run_id, stale_run_files, REPORT_RUNS, RUNS_KEPT};
+use super::{BuiltReport, RefreshReport, ReportWarehouse, ReportWindow, SummaryError};
+use crate::lake::{LakeGate, LakeStore};
 use crate::metrics::Metrics;
 use crate::order::format_ts;
+use crate::population::StatePopulation;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub struct Refresh {
     lake: Arc<dyn LakeStore>,
     gate: LakeGate,
-    engine: Arc<dyn ReportEngine>,
+    warehouse: Arc<dyn ReportWarehouse>,
+    population: Arc<Vec<StatePopulation>>,
     metrics: Arc<Metrics>,
     /// One build at a time: a second request waits and then builds its own window.
     building: tokio::sync::Mutex<()>,
+}
+
+/// How a refresh is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefreshOptions {
+    /// Have the warehouse recompute the report with its own SQL from the order rows, and
+    /// publish only if both agree on every figure (`refresh --verify`).
+    pub verify: bool,
 }
 
 impl Refresh {
     pub fn new(
         lake: Arc<dyn LakeStore>,
         gate: LakeGate,
-        engine: Arc<dyn ReportEngine>,
+        warehouse: Arc<dyn ReportWarehouse>,
+        population: Arc<Vec<StatePopulation>>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Refresh {
             lake,
             gate,
-            engine,
+            warehouse,
+            population,
             metrics,
             building: tokio::sync::Mutex::new(()),
         }
@@ -39,53 +55,167 @@ impl Refresh {
         &self.gate
     }
 
-    /// Compacts the window's partitions, builds `state_top_pizzas` for `window`, and
-    /// answers once the new report is what readers get.
-    pub async fn refresh(&self, window: ReportWindow) -> Result<RefreshReport, SummaryError> {
+    /// Builds `state_top_pizzas` for `window` and answers once the new report is what
+    /// readers get. A failed build, or a verification that finds a difference, leaves the
+    /// previous report in place.
+    pub async fn refresh(
+        &self,
+        window: ReportWindow,
+        options: RefreshOptions,
+    ) -> Result<RefreshReport, SummaryError> {
         let _one_at_a_time = self.building.lock().await;
         let started = Instant::now();
-        let engine = self.engine.name();
-        tracing::info!(engine, as_of = %window.as_of, start = %window.start, end = %window.end, "building state_top_pizzas");
-        let days = Some(window.utc_days());
-        let lake = self.lake.as_ref();
-        let compaction = if self.engine.reads_rollups() {
-            compact_lake_and_roll_up(lake, &self.gate, days).await?
-        } else {
-            compact_lake(lake, &self.gate, days).await?
+        let warehouse = self.warehouse.name();
+        tracing::info!(warehouse, as_of = %window.as_of, start = %window.start, end = %window.end, verify = options.verify, "building state_top_pizzas");
+        let prepared = {
+            let warehouse = self.warehouse.clone();
+            tokio::spawn(async move { warehouse.prepare().await })
         };
-        let built = self.engine.build(window).await?;
-        let report = refresh_report(
-            &window,
-            &built,
-            compaction.partitions_compacted,
-            started.elapsed(),
-        );
-        self.engine.record_build(&report).await?;
+        let refreshed_at = crate::order::truncate_to_micros(Utc::now());
+        let core = self.compute(window, refreshed_at, options).await?;
+        prepared.await.map_err(SummaryError::Worker)??;
+        let built = self.write_run(window, refreshed_at, &core).await?;
+        self.warehouse.publish(&built).await?;
+        let report = refresh_report(&window, &built, &core, options, started);
+        self.warehouse.record_build(&report).await?;
+        self.remove_stale_runs().await;
         self.metrics.record_refresh(started.elapsed());
-        tracing::info!(engine, ?report, "state_top_pizzas refreshed");
+        tracing::info!(
+            "state_top_pizzas refreshed for [{}, {}): {} rows from {} days ({} from roll-ups, {} read as orders; {} rolled up on the way){} in {} ms",
+            report.window_start,
+            report.window_end,
+            report.report_rows,
+            core.days.from_rollups + core.days.as_orders,
+            core.days.from_rollups,
+            core.days.as_orders,
+            core.compaction.rollups_written,
+            if options.verify { ", verified" } else { "" },
+            report.duration_ms
+        );
         Ok(report)
+    }
+
+    /// The core's report of `window`, the window's days brought up to date first; with
+    /// `verify`, compared with the warehouse's own recount over the same orders. The
+    /// compaction turn is held throughout, so no file either reads is removed under it.
+    async fn compute(
+        &self,
+        window: ReportWindow,
+        refreshed_at: DateTime<Utc>,
+        options: RefreshOptions,
+    ) -> Result<CoreReport, SummaryError> {
+        let (lake, gate) = (self.lake.as_ref(), &self.gate);
+        let turn = gate.compaction_turn().await;
+        let core = build_report(lake, gate, &turn, &window, &self.population, refreshed_at).await?;
+        if options.verify {
+            self.compare(window, &core).await?;
+        }
+        Ok(core)
+    }
+
+    /// Has the warehouse recount the report from the orders `core` reflects.
+    async fn compare(&self, window: ReportWindow, core: &CoreReport) -> Result<(), SummaryError> {
+        let engine = self.warehouse.name();
+        let recount = self.warehouse.recompute(window, &core.order_files).await?;
+        match first_difference(&core.rows, &recount, engine) {
+            Some(difference) => Err(SummaryError::Mismatch { engine, difference }),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the report into its run folder in the lake.
+    async fn write_run(
+        &self,
+        window: ReportWindow,
+        refreshed_at: DateTime<Utc>,
+        core: &CoreReport,
+    ) -> Result<BuiltReport, SummaryError> {
+        let run_id = run_id(refreshed_at);
+        let file = run_file(&run_id);
+        self.lake.put(&file, report_file(&core.rows)?).await?;
+        Ok(BuiltReport {
+            window,
+            refreshed_at,
+            run_id,
+            file,
+            rows: core.rows.clone(),
+        })
+    }
+
+    /// Deletes the files of old report runs. A failure here costs storage, not
+    /// correctness: it is logged, and the next build tries again.
+    async fn remove_stale_runs(&self) {
+        let result = async {
+            let files = self.lake.list(REPORT_RUNS).await?;
+            let stale = stale_run_files(&files, RUNS_KEPT);
+            for file in &stale {
+                self.lake.delete(file).await?;
+            }
+            Ok::<_, crate::lake::LakeError>(stale.len())
+        }
+        .await;
+        match result {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "old report runs removed from the lake"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not remove old report runs; the next build will")
+            }
+        }
+    }
+
+    /// Checks the report core against the warehouse's own SQL for `window`, with the lake
+    /// as it is now, and publishes nothing (the scheduled verification in Azure). A
+    /// difference is [`SummaryError::Mismatch`], naming the first one.
+    pub async fn verify(&self, window: ReportWindow) -> Result<Verified, SummaryError> {
+        let (lake, population) = (self.lake.as_ref(), &self.population);
+        // The turn keeps compaction from removing what the core and the recount read.
+        let _turn = self.gate.compaction_turn().await;
+        let core = build_report_as_is(lake, &window, population, Utc::now()).await?;
+        self.compare(window, &core).await?;
+        Ok(Verified {
+            window_start: format_ts(&window.start),
+            window_end: format_ts(&window.end),
+            report_rows: core.rows.len(),
+            engine: self.warehouse.name(),
+        })
     }
 
     /// The `as_of` of the last report built (`None`: never).
     pub async fn last_built_as_of(&self) -> Result<Option<DateTime<Utc>>, SummaryError> {
-        self.engine.last_built_as_of().await
+        self.warehouse.last_built_as_of().await
     }
+}
+
+/// A verification that found no difference.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Verified {
+    pub window_start: String,
+    pub window_end: String,
+    pub report_rows: usize,
+    /// The warehouse whose SQL agreed with the core.
+    pub engine: &'static str,
 }
 
 fn refresh_report(
     window: &ReportWindow,
-    built: &EngineBuild,
-    partitions_compacted: usize,
-    took: Duration,
+    built: &BuiltReport,
+    core: &CoreReport,
+    options: RefreshOptions,
+    started: Instant,
 ) -> RefreshReport {
+    let compaction = &core.compaction;
     RefreshReport {
         as_of: format_ts(&window.as_of),
         window_start: format_ts(&window.start),
         window_end: format_ts(&window.end),
         refreshed_at: format_ts(&built.refreshed_at),
-        report_rows: built.report_rows,
-        files_read: built.files_read,
-        partitions_compacted,
-        duration_ms: took.as_millis() as u64,
+        report_rows: built.rows.len(),
+        files_read: core.files_read,
+        partitions_compacted: compaction.partitions_compacted,
+        days_from_rollups: core.days.from_rollups,
+        days_read_as_orders: core.days.as_orders,
+        rollups_written: compaction.rollups_written,
+        verified: options.verify,
+        duration_ms: started.elapsed().as_millis() as u64,
     }
 }

@@ -1,45 +1,56 @@
-//! The DuckDB adapter of the report engine port: `summary::Refresh` compacts the window
-//! (with the daily roll-ups, which this engine reads), then asks the warehouse to build.
+//! The DuckDB adapter of the report warehouse port: `summary::Refresh` has the report
+//! core compute the report and write its file into the lake; this warehouse publishes it
+//! as `state_top_pizzas` and, for `--verify`, recomputes it with its own SQL.
 
 use super::{Warehouse, WarehouseError};
-use crate::summary::{EngineBuild, ReportEngine, ReportWindow, SummaryError};
+use crate::summary::{
+    BuiltReport, RefreshReport, ReportRow, ReportWarehouse, ReportWindow, SummaryError,
+};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
-const ENGINE: &str = "DuckDB warehouse";
+const ENGINE: &str = "DuckDB";
 
 fn engine_error(e: WarehouseError) -> SummaryError {
     SummaryError::engine(ENGINE, e)
 }
 
-impl ReportEngine for Warehouse {
+/// DuckDB blocks: each call runs on its worker with the runtime told so
+/// (`block_in_place`).
+fn blocking<T>(work: impl FnOnce() -> Result<T, WarehouseError>) -> Result<T, SummaryError> {
+    tokio::task::block_in_place(work).map_err(engine_error)
+}
+
+impl ReportWarehouse for Warehouse {
     fn name(&self) -> &'static str {
         ENGINE
     }
 
-    fn reads_rollups(&self) -> bool {
-        true
+    /// Opens DuckDB (about 100 ms) while the report core computes.
+    fn prepare(&self) -> BoxFuture<'_, Result<(), SummaryError>> {
+        Box::pin(async move { blocking(|| self.connection().map(|_| ())) })
     }
 
-    /// DuckDB blocks: the build runs on this worker with the runtime told so
-    /// (`block_in_place`), and the served copy of the report is swapped once it commits.
-    fn build(&self, window: ReportWindow) -> BoxFuture<'_, Result<EngineBuild, SummaryError>> {
-        Box::pin(async move {
-            let stats = tokio::task::block_in_place(|| self.build_summary(&window))
-                .map_err(engine_error)?;
-            Ok(EngineBuild {
-                refreshed_at: stats.refreshed_at,
-                report_rows: stats.report_rows,
-                files_read: stats.files_read,
-            })
-        })
+    fn publish<'a>(&'a self, report: &'a BuiltReport) -> BoxFuture<'a, Result<(), SummaryError>> {
+        Box::pin(async move { blocking(|| Warehouse::publish(self, report)) })
+    }
+
+    fn recompute<'a>(
+        &'a self,
+        window: ReportWindow,
+        order_files: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<ReportRow>, SummaryError>> {
+        Box::pin(async move { blocking(|| Warehouse::recompute(self, &window, order_files)) })
+    }
+
+    fn record_build<'a>(
+        &'a self,
+        report: &'a RefreshReport,
+    ) -> BoxFuture<'a, Result<(), SummaryError>> {
+        Box::pin(async move { blocking(|| self.log_refresh(report)) })
     }
 
     fn last_built_as_of(&self) -> BoxFuture<'_, Result<Option<DateTime<Utc>>, SummaryError>> {
-        Box::pin(async move {
-            tokio::task::block_in_place(|| self.served())
-                .map(|served| served.last_as_of)
-                .map_err(engine_error)
-        })
+        Box::pin(async move { blocking(|| self.served()).map(|served| served.last_as_of) })
     }
 }

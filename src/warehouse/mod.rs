@@ -1,12 +1,15 @@
 //! The embedded warehouse: DuckDB (`DIR/warehouse.duckdb`) over the Parquet lake.
 //!
 //! It holds the `orders_enriched` view (each `order_id` once), the `adult_population`
-//! reference table and the `state_top_pizzas` report table, built by the SQL in
-//! `sql/duckdb/`. In Azure, Synapse serverless SQL plays this part over the same lake.
+//! reference table, the `state_top_pizzas` report table and `refresh_log`, made by the SQL
+//! in `sql/duckdb/`. In Azure, Synapse serverless SQL plays this part over the same lake.
 //!
-//! It is the DuckDB adapter of the report engine port (`summary::ReportEngine`, in
-//! `engine.rs`). It sees the lake only through `LakeStore`: it lists partitions there,
-//! and hands DuckDB the files' local paths (`LakeStore::local_path`).
+//! It is the DuckDB adapter of the report warehouse port (`summary::ReportWarehouse`, in
+//! `engine.rs`): it publishes the report core's file as `state_top_pizzas`, and
+//! recomputes the report with its own SQL definition (`state_top_pizzas_check.sql`) as
+//! the independent check of `--verify`. It sees the lake only through `LakeStore`: it
+//! lists partitions there, and hands DuckDB the files' local paths
+//! (`LakeStore::local_path`).
 //!
 //! DuckDB is opened on first use, not at start-up: opening it and binding its catalog
 //! costs about 100 ms and 30 MiB, which a process that only ingests or serves the report
@@ -19,22 +22,20 @@
 mod engine;
 mod report;
 
-pub use report::{report_row, ReportRow, ReportWindowInfo};
+pub use report::report_row;
 
 use crate::files::{lock_exclusively, read_if_present, write_atomically, FileLock, LockError};
 use crate::lake::parquet::{schema, write_parquet};
-use crate::lake::rollup::{rollup_path_for, rollup_schema, ROLLUP_TABLE};
-use crate::lake::{day_partitions, DayFiles, LakeError, LakeGate, LakeStore, ORDERS_TABLE};
+use crate::lake::{day_partitions, LakeError, LakeGate, LakeStore, ORDERS_TABLE};
 use crate::ledger::LakeDay;
 use crate::population::StatePopulation;
 use crate::sql_script::{fill, ScriptError, ValueRule};
-use crate::summary::ReportWindow;
+use crate::summary::{report_file, BuiltReport, RefreshReport, ReportRow, ReportWindow};
 use arrow::array::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
 use duckdb::{params, Connection};
 use futures::executor::block_on;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,14 +45,16 @@ use std::time::Instant;
 const ORDERS_ENRICHED_SQL: &str = include_str!("../../sql/duckdb/orders_enriched.sql");
 const ADULT_POPULATION_SQL: &str = include_str!("../../sql/duckdb/adult_population.sql");
 const STATE_TOP_PIZZAS_SQL: &str = include_str!("../../sql/duckdb/state_top_pizzas.sql");
+const STATE_TOP_PIZZAS_CHECK_SQL: &str =
+    include_str!("../../sql/duckdb/state_top_pizzas_check.sql");
 const REFRESH_LOG_SQL: &str = include_str!("../../sql/duckdb/refresh_log.sql");
 const LEDGER_SQL: &str = include_str!("../../sql/duckdb/ledger.sql");
 
 /// A zero-row file of the lake schema, beside the database (`DB.schema/`): what the view
 /// and the summary read when there is nothing (yet) to read, so their columns always bind.
 const EMPTY_SCHEMA_FILE: &str = "orders_enriched/order_date=1970-01-01/empty.parquet";
-/// The same for the daily customer roll-ups.
-const EMPTY_ROLLUP_FILE: &str = "orders_daily_customers/order_date=1970-01-01/empty.parquet";
+/// A zero-row report file: what a new warehouse's `state_top_pizzas` is made from.
+const EMPTY_REPORT_FILE: &str = "reports/state_top_pizzas/empty.parquet";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
@@ -90,28 +93,6 @@ impl WarehouseError {
 fn db_error(context: impl Into<String>) -> impl FnOnce(duckdb::Error) -> WarehouseError {
     let context = context.into();
     move |source| WarehouseError::DuckDb { context, source }
-}
-
-/// The window's files, in the four lists `state_top_pizzas.sql` reads.
-#[derive(Debug, Default)]
-struct WindowFiles {
-    /// Daily customer roll-ups of compacted days wholly inside the window.
-    rollups: Vec<String>,
-    /// Compacted (already de-duplicated) days wholly inside the window, without a roll-up.
-    whole_days: Vec<String>,
-    /// Compacted days the window cuts.
-    edge_days: Vec<String>,
-    /// Days with several files, still to be de-duplicated.
-    mixed: Vec<String>,
-}
-
-/// What one summary build did.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct BuildStats {
-    pub files_read: usize,
-    pub report_rows: usize,
-    pub duration_ms: u64,
-    pub refreshed_at: DateTime<Utc>,
 }
 
 /// The report table as served, and the `as_of` of the last build (the timer's
@@ -202,12 +183,7 @@ impl Warehouse {
         // The view's file also defines `first_received`, which the report reads with.
         self.ensure_orders_view(&conn)?;
         if !self.has_report_table(&conn)? {
-            self.build_report(
-                &conn,
-                &ReportWindow::empty(),
-                &WindowFiles::default(),
-                Utc::now(),
-            )?;
+            self.create_report_table(&conn, &self.empty_file(EMPTY_REPORT_FILE))?;
         }
         Ok(conn)
     }
@@ -285,9 +261,14 @@ impl Warehouse {
     }
 
     fn write_empty_files(&self) -> Result<(), WarehouseError> {
-        for (relative, schema) in [
-            (EMPTY_SCHEMA_FILE, schema()),
-            (EMPTY_ROLLUP_FILE, rollup_schema()),
+        let empty_orders = || write_parquet(&RecordBatch::new_empty(schema()));
+        let empty_report = || report_file(&[]);
+        for (relative, bytes) in [
+            (
+                EMPTY_SCHEMA_FILE,
+                empty_orders as fn() -> Result<_, LakeError>,
+            ),
+            (EMPTY_REPORT_FILE, empty_report),
         ] {
             let path = self.empty_files_dir().join(relative);
             if read_if_present(&path)
@@ -296,8 +277,7 @@ impl Warehouse {
             {
                 continue;
             }
-            let bytes = write_parquet(&RecordBatch::new_empty(schema))?;
-            write_atomically(&path, &bytes).map_err(WarehouseError::io(&path))?;
+            write_atomically(&path, &bytes()?).map_err(WarehouseError::io(&path))?;
         }
         Ok(())
     }
@@ -315,119 +295,87 @@ impl Warehouse {
         paths.iter().map(|path| self.local(path)).collect()
     }
 
-    /// The Parquet files of the partitions that overlap `window`, in the four lists the
-    /// report reads.
-    fn window_files(&self, window: &ReportWindow) -> Result<WindowFiles, WarehouseError> {
-        let days = window.utc_days();
-        let partitions = block_on(day_partitions(self.lake.as_ref(), Some(&days)))?;
-        let whole_compacted = |p: &DayFiles| p.is_compacted() && window.covers_utc_day(p.day);
-        let rollups: BTreeSet<String> = if partitions.iter().any(whole_compacted) {
-            block_on(self.lake.list(ROLLUP_TABLE))?
-                .into_iter()
-                .collect()
-        } else {
-            BTreeSet::new()
-        };
-        let mut files = WindowFiles::default();
-        for partition in &partitions {
-            let compacted = partition.is_compacted();
-            let whole = window.covers_utc_day(partition.day);
-            if compacted && whole {
-                let rollup = rollup_path_for(&partition.files[0]).filter(|r| rollups.contains(r));
-                if let Some(rollup) = rollup {
-                    files.rollups.push(self.local(&rollup)?);
-                    continue;
-                }
-            }
-            let list = match (compacted, whole) {
-                (true, true) => &mut files.whole_days,
-                (true, false) => &mut files.edge_days,
-                (false, _) => &mut files.mixed,
-            };
-            list.extend(self.local_files(&partition.files)?);
-        }
-        Ok(files)
-    }
-
-    /// Builds `state_top_pizzas` for `window` and logs the run.
-    pub fn build_summary(&self, window: &ReportWindow) -> Result<BuildStats, WarehouseError> {
-        let started = Instant::now();
+    /// Makes the report core's file `report` (a lake file) the `state_top_pizzas` table in
+    /// one statement (`sql/duckdb/state_top_pizzas.sql`), then the served report.
+    pub fn publish(&self, report: &BuiltReport) -> Result<(), WarehouseError> {
         let conn = self.connection()?;
-        let _readers = self.gate.read();
-        let files = self.window_files(window)?;
-        let refreshed_at = crate::order::truncate_to_micros(Utc::now());
-        let report_rows = self.build_report(&conn, window, &files, refreshed_at)?;
-        let files_read = files.rollups.len()
-            + files.whole_days.len()
-            + files.edge_days.len()
-            + files.mixed.len();
-        let duration_ms = started.elapsed().as_millis() as u64;
-        conn.execute(
-            "INSERT INTO refresh_log VALUES ($1::TIMESTAMPTZ, $2::TIMESTAMPTZ, $3::TIMESTAMPTZ, $4::TIMESTAMPTZ, $5, $6, $7)",
-            params![
-                sql_ts(&window.as_of),
-                sql_ts(&window.start),
-                sql_ts(&window.end),
-                sql_ts(&refreshed_at),
-                files_read as i64,
-                report_rows as i64,
-                duration_ms as i64
-            ],
-        )
-        .map_err(db_error("log the refresh"))?;
+        let file = self.local(&report.file)?;
+        self.create_report_table(&conn, &file)?;
         self.ensure_orders_view(&conn)?;
         self.serve(ServedReport {
-            last_as_of: Some(window.as_of),
-            rows: report::read_report(&conn, None)?,
-        })?;
-        Ok(BuildStats {
-            files_read,
-            report_rows,
-            duration_ms,
-            refreshed_at,
+            last_as_of: Some(report.window.as_of),
+            rows: report.rows.clone(),
         })
     }
 
-    fn build_report(
-        &self,
-        conn: &Connection,
-        window: &ReportWindow,
-        files: &WindowFiles,
-        refreshed_at: DateTime<Utc>,
-    ) -> Result<usize, WarehouseError> {
-        let order_files = |list: &[String]| list_literal(list, &self.empty_file(EMPTY_SCHEMA_FILE));
-        let rollup_files = list_literal(&files.rollups, &self.empty_file(EMPTY_ROLLUP_FILE));
-        let (whole, edge, mixed) = (
-            order_files(&files.whole_days),
-            order_files(&files.edge_days),
-            order_files(&files.mixed),
-        );
+    /// `state_top_pizzas` from a report file: one statement, so readers see the old table
+    /// or the new one.
+    fn create_report_table(&self, conn: &Connection, file: &str) -> Result<(), WarehouseError> {
         let sql = fill(
             STATE_TOP_PIZZAS_SQL,
-            &[
-                ("rollup_files", &rollup_files, ValueRule::SqlStrings),
-                ("whole_day_files", &whole, ValueRule::SqlStrings),
-                ("edge_day_files", &edge, ValueRule::SqlStrings),
-                ("mixed_files", &mixed, ValueRule::SqlStrings),
-            ],
+            &[("report_file", &sql_string(file), ValueRule::SqlStrings)],
         )?;
+        conn.execute_batch(&sql)
+            .map_err(db_error("publish state_top_pizzas"))
+    }
+
+    /// Adds a build to `refresh_log`.
+    pub fn log_refresh(&self, report: &RefreshReport) -> Result<(), WarehouseError> {
+        let conn = self.connection()?;
         conn.execute(
-            &sql,
+            "INSERT INTO refresh_log VALUES ($1::TIMESTAMPTZ, $2::TIMESTAMPTZ, $3::TIMESTAMPTZ, $4::TIMESTAMPTZ, $5, $6, $7)",
             params![
-                sql_ts(&window.start),
-                sql_ts(&window.end),
-                sql_ts(&refreshed_at)
+                report.as_of,
+                report.window_start,
+                report.window_end,
+                report.refreshed_at,
+                report.files_read as i64,
+                report.report_rows as i64,
+                report.duration_ms as i64
             ],
         )
-        .map_err(db_error("build state_top_pizzas"))?;
-        // Counted, not taken from the statement: what CREATE TABLE … AS reports as rows
-        // changed differs between DuckDB releases.
-        let rows: i64 = conn
-            .query_row("SELECT count(*) FROM state_top_pizzas", [], |row| {
-                row.get(0)
+        .map_err(db_error("log the refresh"))?;
+        Ok(())
+    }
+
+    /// The report of `window` by its SQL definition (`sql/duckdb/state_top_pizzas_check.sql`)
+    /// over `order_files` (lake paths), each `order_id` once: the independent check of
+    /// the report core.
+    pub fn recompute(
+        &self,
+        window: &ReportWindow,
+        order_files: &[String],
+    ) -> Result<Vec<ReportRow>, WarehouseError> {
+        let conn = self.connection()?;
+        let files = self.local_files(order_files)?;
+        let day_files = list_literal(&files, &self.empty_file(EMPTY_SCHEMA_FILE));
+        let sql = fill(
+            STATE_TOP_PIZZAS_CHECK_SQL,
+            &[("day_files", &day_files, ValueRule::SqlStrings)],
+        )?;
+        let mut statement = conn
+            .prepare(&sql)
+            .map_err(db_error("prepare the report check"))?;
+        let rows = statement
+            .query_map(params![sql_ts(&window.start), sql_ts(&window.end)], |r| {
+                Ok(ReportRow {
+                    state: r.get(0)?,
+                    state_name: r.get(1)?,
+                    rank: r.get(2)?,
+                    pizza_type: r.get(3)?,
+                    pizzas_sold: r.get(4)?,
+                    gross_sales_cents: r.get(5)?,
+                    per_capita_micro_usd: r.get(6)?,
+                    unique_customers: r.get(7)?,
+                    adult_population: r.get(8)?,
+                    window_start: window.start,
+                    window_end: window.end,
+                    refreshed_at: window.end,
+                })
             })
-            .map_err(db_error("count state_top_pizzas"))?;
-        Ok(rows as usize)
+            .map_err(db_error("run the report check"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(db_error("read the report check"))
     }
 
     /// When the last summary was built, for the timer's past-due check.

@@ -291,17 +291,21 @@ pub fn lake_rows(data_dir: &Path) -> (i64, i64) {
         .unwrap()
 }
 
-/// `POST /admin/refresh` for `as_of` (which also compacts the window's partitions);
-/// asserts it succeeded and returns its report.
+/// `POST /admin/refresh` for `as_of` (which also compacts the window's partitions),
+/// verified: DuckDB's SQL recomputes the report from the orders and must agree with the
+/// report core on every figure. Asserts it succeeded and returns its report.
 pub async fn refresh_at(client: &reqwest::Client, dev: &Dev, as_of: &str) -> serde_json::Value {
     let response = client
         .post(dev.url("/admin/refresh"))
-        .json(&serde_json::json!({ "as_of": as_of }))
+        .json(&serde_json::json!({ "as_of": as_of, "verify": true }))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
+    let status = response.status();
+    let report: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["verified"], true, "{report}");
+    report
 }
 
 /// POSTs one order to `dev`; the status code.

@@ -214,7 +214,7 @@ fn build_summary(c: &mut Criterion) {
             .unwrap()
             .files,
     };
-    let day_orders = runtime
+    let (day_orders, _repeats) = runtime
         .block_on(pizza_pipeline::lake::day_summary::read_orders(&lake, &day))
         .unwrap();
     let rows: usize = day_orders.iter().map(|b| b.num_rows()).sum();

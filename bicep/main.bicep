@@ -117,6 +117,9 @@ param summarySchedule string = '0 0 * * * *'
 @description('VERIFY_SCHEDULE: when the verify_state_summary timer ticks, six-field cron in UTC. Weekly: the nightly report recomputed by Synapse\'s SQL from the orders and compared with the report core\'s, figure by figure.')
 param verifySchedule string = '0 30 4 * * 0'
 
+@description('ORDER_HORIZON_DAYS: orders dated more than this many days before they arrive are refused with a 422 (default: the 12-month window and a grace period).')
+param orderHorizonDays string = '400'
+
 @description('REPORT_TIME_ZONE: IANA time zone of the report day: the nightly build runs at 02:00 there and its 12-month window ends at midnight there.')
 param reportTimeZone string = 'UTC'
 
@@ -244,6 +247,7 @@ module functionApp 'modules/functionapp.bicep' = {
     synapseDatabaseName: synapseDatabaseName
     summarySchedule: summarySchedule
     verifySchedule: verifySchedule
+    orderHorizonDays: orderHorizonDays
     reportTimeZone: reportTimeZone
     tags: allTags
   }

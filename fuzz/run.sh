@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Bounded coverage-guided fuzzing of the order parser (issue 7).
+# Bounded coverage-guided fuzzing of the order parser and of the admin body.
 #
-#   bash fuzz/run.sh [SECONDS]      (default 60; run from anywhere)
+#   bash fuzz/run.sh [SECONDS]      (default 60 per target; run from anywhere)
 #
-# Installs cargo-fuzz if missing, builds fuzz_targets/parse_orders.rs (which includes
-# src/order/ by path, NOT the pizza-pipeline crate and its many dependencies), fuzzes for
-# SECONDS, prints the execution count, and exits non-zero if libFuzzer found a crash
-# (a panic or a broken property; the input is saved under fuzz/artifacts/parse_orders/).
+# Installs cargo-fuzz if missing, builds fuzz_targets/parse_orders.rs and
+# admin_refresh.rs (which include src/order/ and src/summary/{request,window}.rs by path,
+# NOT the pizza-pipeline crate and its many dependencies), fuzzes each for SECONDS,
+# prints the execution counts, and exits non-zero if libFuzzer found a crash (a panic or a
+# broken property; the input is saved under fuzz/artifacts/<target>/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,47 +43,54 @@ cargo fetch --locked --manifest-path fuzz/Cargo.toml
 
 # -a: debug assertions and overflow checks on (an overflow is a crash, not a wrap).
 # -s none: no sanitizer; the code under test is safe Rust, and ASan would only slow it.
-fuzz_flags=(parse_orders --fuzz-dir fuzz -a -s none --target-dir "$fuzz_target_dir")
+fuzz_flags=(--fuzz-dir fuzz -a -s none --target-dir "$fuzz_target_dir")
 
 start=$(date +%s)
-cargo fuzz build "${fuzz_flags[@]}"
+cargo fuzz build "${fuzz_flags[@]}"   # every target
 echo "fuzz: fuzz target built in $(($(date +%s) - start)) s"
 
-log="$fuzz_target_dir/parse_orders.log"
 mkdir -p "$fuzz_target_dir"
-echo "fuzz: fuzzing parse_orders for ${fuzz_seconds} s (full libFuzzer log: $log)"
-# First directory: the corpus libFuzzer reads and grows (seeds committed, growth ignored);
-# then inputs that once broke a property, replayed at start-up on every run.
-corpora=(fuzz/corpus/parse_orders)
-if [ -d fuzz/regressions/parse_orders ]; then
-    corpora+=(fuzz/regressions/parse_orders)
-fi
-set +e
-cargo fuzz run "${fuzz_flags[@]}" "${corpora[@]}" -- \
-    -max_total_time="$fuzz_seconds" \
-    -timeout=10 \
-    -dict=fuzz/parse_orders.dict \
-    -print_final_stats=1 >"$log" 2>&1
-status=$?
-set -e
 
-# Keep CI's log short: libFuzzer's progress lines (NEW, REDUCE, pulse) and its
-# recommended dictionary stay in $log.
-sed '/^###### Recommended dictionary/,/^###### End of recommended dictionary/d' "$log" |
-    grep -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)[[:space:]]' | tail -n 60 || true
+# fuzz_one TARGET [libFuzzer flags...]: fuzzes TARGET for SECONDS from its corpus and its
+# regressions; fails on a crash or a broken property.
+fuzz_one() {
+    local target="$1"; shift
+    local log="$fuzz_target_dir/$target.log"
+    echo "fuzz: fuzzing $target for ${fuzz_seconds} s (full libFuzzer log: $log)"
+    # First directory: the corpus libFuzzer reads and grows (seeds committed, growth
+    # ignored); then inputs that once broke a property, replayed at start-up on every run.
+    local corpora=("fuzz/corpus/$target")
+    if [ -d "fuzz/regressions/$target" ]; then
+        corpora+=("fuzz/regressions/$target")
+    fi
+    local status=0
+    cargo fuzz run "$target" "${fuzz_flags[@]}" "${corpora[@]}" -- \
+        -max_total_time="$fuzz_seconds" \
+        -timeout=10 \
+        -print_final_stats=1 "$@" >"$log" 2>&1 || status=$?
 
-done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 || true)
-executions=$(sed -n 's/^stat::number_of_executed_units:[[:space:]]*//p' "$log" | tail -n 1)
-if [ "$status" -ne 0 ]; then
-    grep -A 1 'panicked at' "$log" >&2 || true
-    echo "fuzz: FAILED (exit $status): parse_orders crashed or broke a property;" \
-        "the input is in fuzz/artifacts/parse_orders/ (see fuzz/README.md to reproduce)" >&2
-    ls -l fuzz/artifacts/parse_orders/ >&2 2>/dev/null || true
-    exit 1
-fi
-if [ -z "$done_line" ] || [ -z "$executions" ]; then
-    echo "fuzz: FAILED: libFuzzer did not report a finished run" >&2
-    exit 1
-fi
-echo "fuzz: $done_line"
-echo "fuzz: parse_orders: ${executions} executions in ${fuzz_seconds} s, no crash"
+    # Keep CI's log short: libFuzzer's progress lines (NEW, REDUCE, pulse) and its
+    # recommended dictionary stay in $log.
+    sed '/^###### Recommended dictionary/,/^###### End of recommended dictionary/d' "$log" |
+        grep -Ev '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse)[[:space:]]' | tail -n 60 || true
+
+    local done_line executions
+    done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 || true)
+    executions=$(sed -n 's/^stat::number_of_executed_units:[[:space:]]*//p' "$log" | tail -n 1)
+    if [ "$status" -ne 0 ]; then
+        grep -A 1 'panicked at' "$log" >&2 || true
+        echo "fuzz: FAILED (exit $status): $target crashed or broke a property;" \
+            "the input is in fuzz/artifacts/$target/ (see fuzz/README.md to reproduce)" >&2
+        ls -l "fuzz/artifacts/$target/" >&2 2>/dev/null || true
+        exit 1
+    fi
+    if [ -z "$done_line" ] || [ -z "$executions" ]; then
+        echo "fuzz: FAILED: libFuzzer did not report a finished run of $target" >&2
+        exit 1
+    fi
+    echo "fuzz: $done_line"
+    echo "fuzz: $target: ${executions} executions in ${fuzz_seconds} s, no crash"
+}
+
+fuzz_one parse_orders -dict=fuzz/parse_orders.dict
+fuzz_one admin_refresh

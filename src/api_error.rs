@@ -2,8 +2,13 @@
 //! status, a JSON body `{"error": …}` and the headers that go with it. The order API's
 //! refusals (CONTRACT §3) also name the field at fault (`"field"`, `null` when none) and,
 //! in an array, the index of the order.
+//!
+//! A back-end failure reaches the client as a fixed message and an `error_id`; its cause
+//! goes to the log once, under the same id, and never into an answer.
 
 use crate::order::Rejection;
+use crate::server::BodyError;
+use crate::summary::RequestError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,11 +24,22 @@ pub enum ApiError {
     /// Well-formed, but its values are not acceptable.
     #[error("{0}")]
     Unprocessable(String),
-    /// A back-end could not do it now; nothing changed, and the client may retry.
-    #[error("{0}")]
-    Unavailable(String),
+    /// A back-end could not do it now; nothing changed, and the client may retry. The
+    /// cause is in the log under `error_id`.
+    #[error("{message}")]
+    Unavailable {
+        message: &'static str,
+        error_id: String,
+    },
     #[error("{0}")]
     Unauthorized(String),
+    /// Refused whoever asks: a cross-site request to an admin route.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error(transparent)]
+    Body(#[from] BodyError),
     /// `--verify` found the report core and the warehouse's own SQL disagree: nothing was
     /// published, and trying again gives the same answer.
     #[error("{0}")]
@@ -38,39 +54,75 @@ pub enum ApiError {
 pub enum OrderRefusal {
     #[error("Content-Type must be application/json, got {0:?}")]
     NotJson(String),
-    #[error("the body is larger than {0} bytes")]
-    TooLarge(usize),
+    #[error(transparent)]
+    Body(#[from] BodyError),
     #[error(transparent)]
     Rejected(#[from] Rejection),
-    /// The order stream could not take it (full, or unreachable).
-    #[error("{0}; nothing was stored, retry later")]
-    StreamUnavailable(String),
+    /// The order stream is full: it sheds load; a retry in a second succeeds.
+    #[error("the order stream is at capacity; nothing was stored, retry in a second")]
+    StreamBusy,
+    /// The order stream could not be reached; the cause is in the log under `error_id`.
+    #[error("the order stream is unavailable; nothing was stored, retry later")]
+    StreamUnavailable { error_id: String },
+}
+
+/// A short random id that ties an answer to the log line with its cause.
+pub fn new_error_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// `error` and its sources, one after the other: the cause a log line needs.
+pub fn cause_chain(error: &dyn std::error::Error) -> String {
+    let mut said = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        said.push_str(": ");
+        said.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    said
 }
 
 impl ApiError {
+    /// A back-end failure: the client gets `message` and an id, the log gets the cause.
+    pub fn backend(message: &'static str, cause: &dyn std::error::Error) -> Self {
+        let error_id = new_error_id();
+        tracing::error!(error_id, cause = cause_chain(cause), "{message}");
+        ApiError::Unavailable { message, error_id }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Body(body) => body_status(body),
             ApiError::VerificationFailed(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Order(refusal) => match refusal {
                 OrderRefusal::NotJson(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                OrderRefusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                OrderRefusal::Body(body) => body_status(body),
                 OrderRefusal::Rejected(Rejection::Malformed(_)) => StatusCode::BAD_REQUEST,
                 OrderRefusal::Rejected(Rejection::Invalid { .. }) => {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
-                OrderRefusal::StreamUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                OrderRefusal::StreamBusy | OrderRefusal::StreamUnavailable { .. } => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
             },
         }
     }
 
     fn body(&self) -> serde_json::Value {
         let ApiError::Order(refusal) = self else {
-            return json!({"error": self.to_string()});
+            let mut body = json!({"error": self.to_string()});
+            if let ApiError::Unavailable { error_id, .. } = self {
+                body["error_id"] = json!(error_id);
+            }
+            return body;
         };
         match refusal {
             OrderRefusal::Rejected(Rejection::Invalid {
@@ -84,14 +136,34 @@ impl ApiError {
                 }
                 body
             }
+            OrderRefusal::StreamUnavailable { error_id } => {
+                json!({"error": refusal.to_string(), "field": null, "error_id": error_id})
+            }
             other => json!({"error": other.to_string(), "field": null}),
         }
+    }
+}
+
+fn body_status(error: &BodyError) -> StatusCode {
+    match error {
+        BodyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        BodyError::TimedOut => StatusCode::REQUEST_TIMEOUT,
+        BodyError::Unreadable => StatusCode::BAD_REQUEST,
     }
 }
 
 impl From<OrderRefusal> for ApiError {
     fn from(refusal: OrderRefusal) -> Self {
         ApiError::Order(refusal)
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(error: RequestError) -> Self {
+        match error {
+            RequestError::Malformed(_) => ApiError::BadRequest(error.to_string()),
+            _ => ApiError::Unprocessable(error.to_string()),
+        }
     }
 }
 
@@ -102,11 +174,11 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         match self {
             // Nothing was stored; a client may simply try again shortly.
-            ApiError::Order(OrderRefusal::StreamUnavailable(_)) => {
+            ApiError::Order(OrderRefusal::StreamBusy | OrderRefusal::StreamUnavailable { .. }) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             // The rest of the body was never read: the connection cannot be reused.
-            ApiError::Order(OrderRefusal::TooLarge(_)) => {
+            ApiError::Order(OrderRefusal::Body(_)) | ApiError::Body(_) => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}

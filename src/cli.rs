@@ -63,6 +63,10 @@ pub struct DevArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub report_tz: ReportTzArg,
+    /// Refuse orders dated more than this many days before they arrive (the report's 12
+    /// months and a grace period by default).
+    #[arg(long, env = "PIZZA_ORDER_HORIZON_DAYS", default_value_t = crate::order::DEFAULT_HORIZON_DAYS, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub order_horizon_days: u32,
     /// When the summary timer ticks: a six-field cron expression (sec min hour day
     /// month weekday) in the report time zone, or "off". At each tick (and once at
     /// start-up) the nightly report is built if it is due — from 02:00 in the report
@@ -296,8 +300,13 @@ fn bad_value(text: &str, expected: &'static str) -> BadValue {
 }
 
 fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, BadValue> {
-    crate::order::parse_timestamp(text.trim())
-        .ok_or_else(|| bad_value(text, "is not an RFC 3339 timestamp"))
+    use chrono::Datelike;
+    let at = crate::order::parse_timestamp(text.trim())
+        .ok_or_else(|| bad_value(text, "is not an RFC 3339 timestamp"))?;
+    if !crate::summary::AS_OF_YEARS.contains(&at.year()) {
+        return Err(bad_value(text, "is outside the years 1971 to 2199"));
+    }
+    Ok(at)
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

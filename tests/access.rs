@@ -1,5 +1,6 @@
-//! Access: with a key configured, the writing endpoints need it and the reading ones do
-//! not; the host-only invocation routes are never reachable from outside.
+//! Access: with a key configured, the writing endpoints and the reads of personal data
+//! need it and the other reading ones do not; admin routes take JSON only and refuse
+//! cross-site requests; the host-only invocation routes are never reachable from outside.
 
 mod common;
 
@@ -11,7 +12,7 @@ fn order() -> serde_json::Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writing_endpoints_need_the_key_reading_ones_do_not() {
+async fn writing_endpoints_and_personal_data_need_the_key_reading_the_report_does_not() {
     let tmp = tempfile::tempdir().unwrap();
     let dev = Dev::start(&tmp.path().join("data"), &["--api-key", "s3cret-key"]);
     let http = client();
@@ -42,10 +43,45 @@ async fn writing_endpoints_need_the_key_reading_ones_do_not() {
     let by_bearer = http
         .post(dev.url("/admin/refresh"))
         .bearer_auth("s3cret-key")
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
     assert_eq!(by_bearer.status(), 200);
+
+    // Admin routes: JSON only, and never from a web page elsewhere, key or not.
+    let as_text = http
+        .post(dev.url("/admin/refresh"))
+        .bearer_auth("s3cret-key")
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_text.status(), 415);
+    let from_a_page = http
+        .post(dev.url("/admin/refresh"))
+        .bearer_auth("s3cret-key")
+        .header("origin", "https://attacker.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_a_page.status(), 403);
+
+    // An order's warehouse row holds a name and an address: the key is needed to read it.
+    assert_eq!(get_status(&http, &dev, "/api/orders/1").await, 401);
+    let keyed = http
+        .get(dev.url("/api/orders/1"))
+        .header("x-functions-key", "s3cret-key")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(keyed.status().as_u16(), 200 | 404),
+        "{}",
+        keyed.status()
+    );
 
     assert_eq!(get_status(&http, &dev, "/api/report?state=TX").await, 200);
     assert_eq!(get_status(&http, &dev, "/healthz").await, 200);
@@ -62,7 +98,12 @@ async fn writing_endpoints_need_the_key_reading_ones_do_not() {
         std::fs::read_to_string("docs/openapi.json").unwrap()
     );
     // Invocation routes belong to the host (the in-process dispatcher and timer).
-    for path in ["/enrich_orders", "/build_state_summary"] {
+    for path in [
+        "/enrich_orders",
+        "/build_state_summary",
+        "/verify_state_summary",
+        "/api/refresh",
+    ] {
         let forged = http
             .post(dev.url(path))
             .header("x-functions-key", "s3cret-key")

@@ -751,7 +751,7 @@ fn every_alert_is_wired_tied_to_what_the_handler_writes_and_explained_to_operato
     .map(|f| fs::read_to_string(repo().join(f)).expect(f))
     .collect();
     let lines = alert_lines(&alerts);
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 5, "{lines:?}");
     for (name, line) in &lines {
         assert!(
             handler.contains(&format!("\"{line}")),
@@ -767,6 +767,7 @@ fn every_alert_is_wired_tied_to_what_the_handler_writes_and_explained_to_operato
         "eventhub-not-consumed",
         "report-not-built",
         "report-verification-failed",
+        "events-quarantined",
         "order-api-5xx",
     ] {
         assert!(

@@ -65,11 +65,13 @@ fn handler(report_tz: chrono_tz::Tz) -> Handler {
         .unwrap();
     let app = functions::router(FunctionsState {
         stream: EmbeddedLog::open(&dir.path().join("log.sqlite")).unwrap(),
+        backlog: None,
         customers: Arc::new(customers),
         lake: lake.clone(),
         summary: summary.clone(),
         metrics: metrics.clone(),
         report_tz,
+        order_horizon_days: pizza_pipeline::order::DEFAULT_HORIZON_DAYS,
     });
     Handler {
         app,

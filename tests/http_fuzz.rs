@@ -27,7 +27,8 @@ const HOSTILE_NUMBERS: &[&str] = &[
     "123456789012345678901234567890",
     "-0",
     "0.0000000000000000000001",
-    "1E+2",
+    "1E-2",
+    "2.5",
     "9223372036854775808",
     "-9223372036854775809",
     "NaN",
@@ -51,7 +52,7 @@ fn hostile_body(rng: &mut ChaCha8Rng) -> Vec<u8> {
             format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into_bytes()
         }
         2 => {
-            // integer fields: every number below breaks their rules (a price like 1E+2 would not)
+            // integer fields: every number below breaks their rules (1E+2 would not: it is the integer 100)
             let field = ["order_id", "customer_id", "qty"][rng.random_range(0..3)];
             let number = HOSTILE_NUMBERS[rng.random_range(0..HOSTILE_NUMBERS.len())];
             let text = valid().to_string();

@@ -291,11 +291,13 @@ async fn poison_events_are_quarantined_with_their_reason() {
     customers.replace_all(&[(*texan()).clone()]).unwrap();
     let app = functions::router(FunctionsState {
         stream: EmbeddedLog::open(&tmp.path().join("log.sqlite")).unwrap(),
+        backlog: None,
         customers: Arc::new(customers),
         lake: lake.clone(),
         summary: summary.refresh.clone(),
         metrics: Arc::new(pizza_pipeline::metrics::Metrics::new()),
         report_tz: chrono_tz::Tz::UTC,
+        order_horizon_days: pizza_pipeline::order::DEFAULT_HORIZON_DAYS,
     });
 
     let good = row(1, 2, "2026-01-10T10:00:01Z", 1, None).event.to_json();
@@ -472,6 +474,7 @@ async fn rollups_are_used_only_while_they_match_the_compacted_day() {
                 customers: CustomerSet::Built(customers),
             },
         )],
+        repeats: Default::default(),
     }
     .to_parquet()
     .unwrap();

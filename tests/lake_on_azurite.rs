@@ -214,3 +214,69 @@ async fn directory_entries_of_an_adls_gen2_listing_are_not_files() {
     );
     assert_eq!(lake.list("").await.unwrap().len(), 2);
 }
+
+/// The stream backlog in Azure reads the `enrich_orders` trigger's checkpoints where the
+/// Functions host keeps them: one blob per partition in its storage account's
+/// `azure-webjobs-eventhub` container, the sequence number in the blob's metadata. Event
+/// Hubs itself cannot run here; its side (the partitions' last sequence numbers) is the
+/// SDK's `get_partition_properties`, and the arithmetic is unit-tested
+/// (`stream::backlog`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backlog_reads_the_checkpoints_the_functions_host_writes() {
+    use azure_core::http::{RequestContent, Url};
+    use azure_storage_blob::models::BlobClientUploadOptions;
+    use azure_storage_blob::BlobContainerClient;
+    use pizza_pipeline::stream::backlog::{
+        checkpoint_prefix, checkpoints, partition_backlog, PartitionState, CHECKPOINT_CONTAINER,
+    };
+
+    let azurite = Azurite::start();
+    let store = lake_on(&azurite, CHECKPOINT_CONTAINER).await;
+    let container = BlobContainerClient::new(
+        Url::parse(&azurite.container_url(CHECKPOINT_CONTAINER)).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    let ours = checkpoint_prefix("Pizza-Prod.servicebus.windows.net", "orders", "enrich");
+    // Another consumer group's checkpoints sit beside ours and must not be read.
+    let theirs = checkpoint_prefix("Pizza-Prod.servicebus.windows.net", "orders", "$default");
+    for (blob, sequence) in [
+        (format!("{ours}/0"), "41"),
+        (format!("{ours}/1"), "7"),
+        (format!("{theirs}/0"), "1000"),
+    ] {
+        let options = BlobClientUploadOptions {
+            metadata: Some(std::collections::HashMap::from([
+                ("sequencenumber".to_string(), sequence.to_string()),
+                ("offset".to_string(), "4096".to_string()),
+            ])),
+            ..Default::default()
+        };
+        container
+            .blob_client(&blob)
+            .upload(RequestContent::from(Vec::<u8>::new()), Some(options))
+            .await
+            .unwrap();
+    }
+    let listing = store.list_with_metadata(&ours).await.unwrap();
+    let read = checkpoints(&listing);
+    assert_eq!(
+        read,
+        std::collections::HashMap::from([("0".to_string(), 41), ("1".to_string(), 7)])
+    );
+    let state = |last| PartitionState {
+        beginning_sequence_number: 0,
+        last_enqueued_sequence_number: last,
+        is_empty: false,
+    };
+    let waiting: u64 = [("0", 50), ("1", 7), ("2", 3)]
+        .into_iter()
+        .map(|(p, last)| partition_backlog(state(last), read.get(p).copied()))
+        .sum();
+    assert_eq!(
+        waiting,
+        9 + 0 + 4,
+        "partition 2 never checkpointed: all of it waits"
+    );
+}

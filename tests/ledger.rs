@@ -73,6 +73,7 @@ async fn books_after_landing(dropped: Option<i64>) -> Ledger {
     let metrics = Arc::new(Metrics::new());
     let app = functions::router(FunctionsState {
         stream: log.clone(),
+        backlog: None,
         customers: Arc::new(customers),
         lake: lake.clone(),
         summary: Arc::new(Refresh::new(
@@ -84,6 +85,7 @@ async fn books_after_landing(dropped: Option<i64>) -> Ledger {
         )),
         metrics,
         report_tz: chrono_tz::UTC,
+        order_horizon_days: pizza_pipeline::order::DEFAULT_HORIZON_DAYS,
     });
 
     log.publish(orders()).await.unwrap();

@@ -359,6 +359,47 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
         "{ticked}"
     );
 
+    // A tick that must build does the report core's work in the lake (Azurite here):
+    // the window's new day compacted and rolled up, the report computed from the
+    // roll-ups and written as its run's file. Publishing then needs Synapse, which cannot
+    // be reached here, so the invocation fails and the next tick tries again.
+    let day = (due.end - chrono::Duration::days(2)).date_naive();
+    land_two_batches(&lake, day).await;
+    lake.delete(pizza_pipeline::summary::LAST_BUILD)
+        .await
+        .unwrap();
+    let tick = pizza_pipeline::functions::invocation::encode_timer(now, None, now, false);
+    let failed = http
+        .post(handler.url("/build_state_summary"))
+        .header("content-type", "application/json")
+        .body(tick)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 500, "Synapse is out of reach");
+    let rollups = lake.list("orders_daily").await.unwrap();
+    assert_eq!(rollups.len(), 1, "{rollups:?}");
+    let day_files = lake.list("orders_enriched").await.unwrap();
+    assert_eq!(day_files.len(), 1, "compacted: {day_files:?}");
+    let runs = lake
+        .list(pizza_pipeline::summary::REPORT_RUNS)
+        .await
+        .unwrap();
+    let run = runs
+        .iter()
+        .find(|p| p.ends_with(pizza_pipeline::summary::REPORT_FILE_NAME))
+        .expect("the run's report file");
+    let written = report_rows(lake.get(run).await.unwrap());
+    let population = pizza_pipeline::population::shipped();
+    let expected = pizza_pipeline::summary::build_report_as_is(&lake, &due, &population, now)
+        .await
+        .unwrap();
+    assert_eq!(written.len(), 2, "Texas: cheese and veggie");
+    assert_eq!(
+        pizza_pipeline::summary::first_difference(&expected.rows, &written, "the run's file"),
+        None
+    );
+
     // Logs the host can read: no colour codes; information on stdout, errors on stderr.
     common::sigterm(&handler.child);
     let mut handler = handler;
@@ -384,4 +425,95 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
         "stderr:\n{stderr}"
     );
     assert!(!stderr.contains(" INFO "), "stderr:\n{stderr}");
+}
+
+/// Two landed batches of one day: Texan orders of two types, and one order landed twice.
+async fn land_two_batches(lake: &AdlsLake, day: chrono::NaiveDate) {
+    use pizza_pipeline::customers::Customer;
+    use pizza_pipeline::enrich::EnrichedOrder;
+    use pizza_pipeline::order::{OrderEvent, PizzaType};
+    let texan = std::sync::Arc::new(Customer {
+        customer_id: 42,
+        name: "Ann".into(),
+        address: "1 Main St".into(),
+        city: "Austin".into(),
+        state: "TX".into(),
+        zip_code: "73301".into(),
+    });
+    let at = day.and_hms_opt(18, 30, 0).unwrap().and_utc();
+    let order = |order_id: i64, pizza_type: PizzaType, seq: i64| EnrichedOrder {
+        event: OrderEvent {
+            order_id,
+            customer_id: 42,
+            pizza_type,
+            qty: 2,
+            retail_price_cents: 2598,
+            order_ts: at,
+            received_at: at,
+        },
+        customer: Some(texan.clone()),
+        stream_partition: "3".into(),
+        stream_seq: seq,
+        enriched_at: at,
+    };
+    let first = [
+        order(1, PizzaType::Cheese, 1),
+        order(2, PizzaType::Veggie, 2),
+    ];
+    let second = [
+        order(2, PizzaType::Veggie, 3),
+        order(3, PizzaType::Cheese, 4),
+    ];
+    pizza_pipeline::lake::land_batch(lake, &first, "3", 1, 2)
+        .await
+        .unwrap();
+    pizza_pipeline::lake::land_batch(lake, &second, "3", 3, 4)
+        .await
+        .unwrap();
+}
+
+/// The rows of a report run's file, as the report core wrote them.
+fn report_rows(bytes: bytes::Bytes) -> Vec<pizza_pipeline::summary::ReportRow> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Decimal128Type, Int32Type, Int64Type, TimestampMicrosecondType};
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let text = |i: usize| batch.column(i).as_string::<i32>().clone();
+        let int = |i: usize| batch.column(i).as_primitive::<Int64Type>().clone();
+        let money = |i: usize| batch.column(i).as_primitive::<Decimal128Type>().clone();
+        let at = |i: usize| {
+            batch
+                .column(i)
+                .as_primitive::<TimestampMicrosecondType>()
+                .clone()
+        };
+        let (state, name, kind) = (text(0), text(1), text(3));
+        let rank = batch.column(2).as_primitive::<Int32Type>().clone();
+        let (sold, customers, adults) = (int(4), int(7), int(8));
+        let (gross, per_adult) = (money(5), money(6));
+        let (start, end, refreshed) = (at(9), at(10), at(11));
+        let time = |micros: i64| chrono::DateTime::from_timestamp_micros(micros).unwrap();
+        for i in 0..batch.num_rows() {
+            rows.push(pizza_pipeline::summary::ReportRow {
+                state: state.value(i).into(),
+                state_name: name.value(i).into(),
+                rank: rank.value(i),
+                pizza_type: kind.value(i).into(),
+                pizzas_sold: sold.value(i),
+                gross_sales_cents: gross.value(i) as i64,
+                per_capita_micro_usd: per_adult.value(i) as i64,
+                unique_customers: customers.value(i),
+                adult_population: adults.value(i),
+                window_start: time(start.value(i)),
+                window_end: time(end.value(i)),
+                refreshed_at: time(refreshed.value(i)),
+            });
+        }
+    }
+    rows
 }

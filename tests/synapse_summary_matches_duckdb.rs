@@ -9,8 +9,10 @@
 //! - `sql/synapse/05_publish_state_summary.sql`, run over the core's report file, must make
 //!   `dbo.state_top_pizzas` give exactly the core's rows;
 //! - the books from the roll-ups (`ledger::lake_days`) must equal DuckDB's
-//!   (`sql/duckdb/ledger.sql`) and Synapse's `dbo.ledger` (`sql/synapse/06_ledger.sql`,
-//!   switched by batch 3 of 05);
+//!   (`sql/duckdb/ledger.sql`) and Synapse's (`dbo.ledger_between`,
+//!   `sql/synapse/06_ledger.sql`); the books the core publishes with the report (batches 2
+//!   and 4 of 05, `dbo.ledger`) must equal them on the window's days, and their repeats
+//!   (duplicates and conflicts) must equal a count in SQL over every copy the lake keeps;
 //! - the views of 03 and 04 must equal `sql/duckdb/orders_enriched.sql` and the shipped
 //!   population table.
 //!
@@ -31,7 +33,7 @@
 //! | `BIT`, `INT`, `VARCHAR(n)`                          | `INTEGER` (0/1), `INTEGER`, `VARCHAR`         |
 //! | `{{placeholders}}`                                  | the values the adapter substitutes            |
 //!
-//! Batch 4 of 05 (dropping older runs' external tables via `sys.external_tables` and
+//! Batch 5 of 05 (dropping older runs' external tables via `sys.external_tables` and
 //! `sp_executesql`) is catalog upkeep with no DuckDB counterpart and is not run.
 //!
 //! The lake holds generated history plus the awkward cases: the same order_id landed in
@@ -48,11 +50,12 @@ use pizza_pipeline::customers::{demo_customers, Customer};
 use pizza_pipeline::enrich::EnrichedOrder;
 use pizza_pipeline::generate::{generate_lake, LakeSpec};
 use pizza_pipeline::lake::{compact_lake, land_batch, LakeGate, LocalLake};
+use pizza_pipeline::ledger::{books_file, BooksContext, StreamBooksDay};
 use pizza_pipeline::order::{OrderEvent, PizzaType};
 use pizza_pipeline::sql_script::batches;
 use pizza_pipeline::summary::{
-    build_report_as_is, first_difference, publish_batches, report_file, run_file, run_id,
-    verify_query, BuiltReport, ReportRow, ReportWindow,
+    build_report_as_is, first_difference, ledger_file, publish_batches, report_file, run_file,
+    run_id, verify_query, BuiltReport, CoreReport, ReportRow, ReportWindow,
 };
 use pizza_pipeline::warehouse::{report_row, Warehouse};
 use std::path::{Path, PathBuf};
@@ -257,6 +260,7 @@ fn duckdb_type(tsql: &str) -> String {
     let t = tsql.to_ascii_uppercase().replace(' ', "");
     match t.as_str() {
         "DATETIME2(6)" => "TIMESTAMP".into(),
+        "DATE" => "DATE".into(),
         "BIT" | "INT" => "INTEGER".into(),
         "BIGINT" => "BIGINT".into(),
         _ if t.starts_with("VARCHAR(") => "VARCHAR".into(),
@@ -394,38 +398,52 @@ fn synapse_twin(sources: &DataSources) -> duckdb::Connection {
     db
 }
 
-/// Writes the core's report into its run folder as the refresh does, runs batches 1 (the
-/// external table), 2 (the view switch) and 3 (the books' switch) of 05 over it, and reads
-/// dbo.state_top_pizzas the way Power BI does.
+/// Writes the core's report and books into their run folders as the refresh does, runs
+/// batches 1-4 of 05 over them (the two external tables and the two view switches), and
+/// reads dbo.state_top_pizzas and dbo.ledger the way Power BI does.
 fn synapse_publish(
     db: &duckdb::Connection,
     sources: &DataSources,
     window: &ReportWindow,
-    core: &[ReportRow],
+    core: &CoreReport,
     refreshed_at: DateTime<Utc>,
-) -> Vec<ReportRow> {
+) -> (Vec<ReportRow>, Vec<StreamBooksDay>) {
     let run_id = run_id(refreshed_at);
     let file = run_file(&run_id);
-    let path = sources.lake.join(&file);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, report_file(core).unwrap()).unwrap();
+    let write = |path: &str, bytes: bytes::Bytes| {
+        let path = sources.lake.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+    };
+    write(&file, report_file(&core.rows).unwrap());
+    let context = BooksContext {
+        window_start: window.start,
+        window_end: window.end,
+        stream_backlog: Some(7),
+        written_at: refreshed_at,
+    };
+    write(
+        &ledger_file(&run_id),
+        books_file(&core.books, context).unwrap(),
+    );
     let report = BuiltReport {
         window: *window,
         refreshed_at,
         run_id,
         file,
-        rows: core.to_vec(),
+        rows: core.rows.clone(),
+        books: core.books.clone(),
     };
     // exactly the batches the Synapse adapter runs: its fill, its split
-    let [table, switch, ledger_switch, drop_older] = publish_batches(&report)
+    let [table, books_table, switch, books_switch, drop_older] = publish_batches(&report)
         .unwrap()
         .try_into()
-        .expect("four batches");
+        .expect("five batches");
     assert!(
         drop_older.contains("DROP EXTERNAL TABLE"),
-        "batch 4 is upkeep"
+        "batch 5 is upkeep"
     );
-    for batch in [table, switch, ledger_switch] {
+    for batch in [table, books_table, switch, books_switch] {
         let sql = to_duckdb(&batch, sources);
         db.execute_batch(&sql)
             .unwrap_or_else(|e| panic!("{e}\n{sql}"));
@@ -441,10 +459,61 @@ fn synapse_publish(
              ORDER BY state, rank",
         )
         .unwrap();
-    stmt.query_map([], report_row)
+    let rows = stmt
+        .query_map([], report_row)
         .unwrap()
         .map(Result::unwrap)
-        .collect()
+        .collect();
+    (rows, published_books(db))
+}
+
+/// dbo.ledger as Power BI reads it: the door's per-day columns are NULL (unknown in
+/// Azure), the repeats and the backlog are there.
+fn published_books(db: &duckdb::Connection) -> Vec<StreamBooksDay> {
+    let mut stmt = db
+        .prepare(
+            "SELECT order_date, accepted, duplicates, conflicts, not_yet_landed, landed,
+                    generated, unknown_customer, no_population_row, outside_report_window,
+                    in_report, stream_backlog
+             FROM dbo.ledger
+             ORDER BY order_date",
+        )
+        .unwrap();
+    stmt.query_map([], |r| {
+        assert_eq!(
+            r.get::<_, Option<i64>>(1)?,
+            None,
+            "accepted per day is unknown"
+        );
+        assert_eq!(
+            r.get::<_, Option<i64>>(4)?,
+            None,
+            "not yet landed per day is unknown"
+        );
+        assert_eq!(
+            r.get::<_, Option<i64>>(11)?,
+            Some(7),
+            "the backlog of the build"
+        );
+        Ok(StreamBooksDay {
+            lake: pizza_pipeline::ledger::LakeDay {
+                day: r.get(0)?,
+                landed: r.get(5)?,
+                generated: r.get(6)?,
+                unknown_customer: r.get(7)?,
+                no_population_row: r.get(8)?,
+                outside_report_window: r.get(9)?,
+                in_report: r.get(10)?,
+            },
+            repeats: pizza_pipeline::lake::repeats::Repeats {
+                duplicates: r.get(2)?,
+                conflicts: r.get(3)?,
+            },
+        })
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
 
 /// 07, the report's definition in T-SQL, as the Synapse adapter fills it.
@@ -692,6 +761,8 @@ async fn fill_lake(lake: &LocalLake, lake_root: &Path) {
     let redelivered = vec![rid(4, 800_004, "2025-07-01T10:45:00Z", 600)];
     land(redelivered.clone()).await;
     land(redelivered).await; // the same batch again, as another file
+    land(vec![rid(5, 800_005, "2025-07-01T10:50:00Z", 700)]).await;
+    land(vec![rid(5, 800_005, "2025-07-01T10:51:00Z", 701)]).await; // a client's retry: a duplicate
 
     // ME: on and 1 µs around the edges of the windows ending 2026-02-01 00:00 and 13:45.
     for (o, qty, at) in [
@@ -865,6 +936,7 @@ fn the_core_the_sql_definitions_and_the_published_view_agree() {
         ReportWindow::ending_at(utc("2024-06-01T00:00:00Z"), Tz::UTC), // before any order
         ReportWindow::empty(),
     ];
+    let mut repeats_seen = pizza_pipeline::lake::repeats::Repeats::default();
     for compacted in [false, true] {
         if compacted {
             let report = runtime
@@ -893,8 +965,10 @@ fn the_core_the_sql_definitions_and_the_published_view_agree() {
                     "{case}"
                 );
             }
-            let published = synapse_publish(&synapse, &sources, window, &core.rows, refreshed_at);
+            let (published, books) =
+                synapse_publish(&synapse, &sources, window, &core, refreshed_at);
             assert_eq!(published, core.rows, "{case}");
+            assert_eq!(books, core.books, "the published books, {case}");
             check_cases(window, &core.rows);
 
             let all_days = "1970-01-01".parse().unwrap()..="2100-12-31".parse().unwrap();
@@ -914,30 +988,56 @@ fn the_core_the_sql_definitions_and_the_published_view_agree() {
                 .lake_ledger(&all_days, (window.start, window.end))
                 .unwrap();
             assert_eq!(from_rollups, by_sql, "the books by DuckDB, {case}");
+            let window_days: Vec<_> = core.books.iter().map(|d| d.lake.clone()).collect();
+            let in_window = |day: &pizza_pipeline::ledger::LakeDay| {
+                window_days.iter().any(|d| d.day == day.day)
+            };
+            let by_synapse: Vec<_> = synapse_ledger(&synapse, window)
+                .into_iter()
+                .filter(in_window)
+                .collect();
+            assert_eq!(by_synapse, window_days, "the books by Synapse's 06, {case}");
             assert_eq!(
-                synapse_ledger(&synapse),
-                by_sql,
-                "the books by Synapse, {case}"
+                core.books.iter().map(|d| d.repeats).collect::<Vec<_>>(),
+                repeats_by_sql(&lake_root, &window_days),
+                "the repeats, counted from every copy landed, {case}"
             );
+            for day in &core.books {
+                repeats_seen.add(day.repeats);
+            }
             check_books(window, &by_sql);
         }
     }
+    assert!(
+        repeats_seen.duplicates > 0 && repeats_seen.conflicts > 0,
+        "the lake has both kinds of repeat: {repeats_seen:?}"
+    );
 }
 
-/// dbo.ledger as Power BI reads it; the door's columns are NULL (unknown in Azure).
-fn synapse_ledger(db: &duckdb::Connection) -> Vec<pizza_pipeline::ledger::LakeDay> {
+/// 06's dbo.ledger_between over `window`: the SQL definition of the books' lake half.
+fn synapse_ledger(
+    db: &duckdb::Connection,
+    window: &ReportWindow,
+) -> Vec<pizza_pipeline::ledger::LakeDay> {
+    let at = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
     let mut stmt = db
-        .prepare(
+        .prepare(&format!(
             "SELECT order_date, accepted, duplicates, conflicts, not_yet_landed, landed,
                     generated, unknown_customer, no_population_row, outside_report_window,
                     in_report
-             FROM dbo.ledger
+             FROM dbo.ledger_between(TIMESTAMP '{}', TIMESTAMP '{}')
              ORDER BY order_date",
-        )
+            at(window.start),
+            at(window.end)
+        ))
         .unwrap();
     stmt.query_map([], |r| {
         for door in 1..=4 {
-            assert_eq!(r.get::<_, Option<i64>>(door)?, None, "the door is unknown");
+            assert_eq!(
+                r.get::<_, Option<i64>>(door)?,
+                None,
+                "the lake sees each order once"
+            );
         }
         Ok(pizza_pipeline::ledger::LakeDay {
             day: r.get(0)?,
@@ -952,6 +1052,64 @@ fn synapse_ledger(db: &duckdb::Connection) -> Vec<pizza_pipeline::ledger::LakeDa
     .unwrap()
     .map(Result::unwrap)
     .collect()
+}
+
+/// Each day's copies beyond the first of each order, counted in DuckDB from every copy
+/// the lake keeps (order files and superseded orders): a copy is a distinct stream event
+/// (partition, sequence number); a duplicate has the first received copy's payload, a
+/// conflict another.
+fn repeats_by_sql(
+    lake_root: &Path,
+    days: &[pizza_pipeline::ledger::LakeDay],
+) -> Vec<pizza_pipeline::lake::repeats::Repeats> {
+    let db = duckdb::Connection::open_in_memory().unwrap();
+    let glob = |table: &str| quoted(&format!("{}/{table}/*/*.parquet", lake_root.display()));
+    let superseded_exists = lake_root.join("orders_superseded").exists();
+    let sources = if superseded_exists {
+        format!(
+            "[{}, {}]",
+            glob("orders_enriched"),
+            glob("orders_superseded")
+        )
+    } else {
+        format!("[{}]", glob("orders_enriched"))
+    };
+    let sql = format!(
+        "WITH copies AS (
+             SELECT DISTINCT order_id, received_at, stream_partition, stream_seq,
+                    customer_id, pizza_type, qty, retail_price, order_ts,
+                    CAST(regexp_extract(filename, 'order_date=([0-9-]+)', 1) AS DATE) AS day
+             FROM read_parquet({sources}, filename = true, union_by_name = true)),
+         ranked AS (
+             SELECT *, row_number() OVER (PARTITION BY day, order_id
+                                          ORDER BY received_at, stream_seq) AS n,
+                    first_value(customer_id || '|' || pizza_type || '|' || qty || '|' ||
+                                retail_price || '|' || order_ts)
+                        OVER (PARTITION BY day, order_id ORDER BY received_at, stream_seq)
+                        AS first_payload
+             FROM copies)
+         SELECT day,
+                count(*) FILTER (WHERE n > 1 AND first_payload = customer_id || '|' || pizza_type
+                                 || '|' || qty || '|' || retail_price || '|' || order_ts),
+                count(*) FILTER (WHERE n > 1 AND first_payload <> customer_id || '|' || pizza_type
+                                 || '|' || qty || '|' || retail_price || '|' || order_ts)
+         FROM ranked GROUP BY day"
+    );
+    let mut stmt = db.prepare(&sql).unwrap();
+    let counted: std::collections::HashMap<chrono::NaiveDate, (i64, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    days.iter()
+        .map(|day| {
+            let (duplicates, conflicts) = counted.get(&day.day).copied().unwrap_or((0, 0));
+            pizza_pipeline::lake::repeats::Repeats {
+                duplicates,
+                conflicts,
+            }
+        })
+        .collect()
 }
 
 /// The books hold every kind of line (so the equality above means something), and each
@@ -991,7 +1149,7 @@ fn check_cases(window: &ReportWindow, rows: &[ReportRow]) {
                 ("cheese", 3, 5, 5000, 2),
             ]
         );
-        assert_eq!(rows_of(rows, "RI"), [("cheese", 1, 10, 10_000, 1)]);
+        assert_eq!(rows_of(rows, "RI"), [("cheese", 1, 15, 15_000, 1)]);
         assert_eq!(rows_of(rows, "ME"), [("supreme", 1, 1 + 7 + 3 + 100, 4, 1)]);
         assert!(rows.len() > 20, "the generated states are reported too");
     }

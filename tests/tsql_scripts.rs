@@ -105,14 +105,14 @@ pub const SCRIPTS: &[Script] = &[
     Script {
         path: "sql/synapse/05_publish_state_summary.sql",
         database: "pizza_warehouse (Synapse serverless SQL pool)",
-        batches: 4,
-        placeholders: &["run_id", "window_start", "window_end"],
+        batches: 5,
+        placeholders: &["run_id"],
         parameters: &[],
     },
     Script {
         path: "sql/synapse/06_ledger.sql",
         database: "pizza_warehouse (Synapse serverless SQL pool)",
-        batches: 2,
+        batches: 1,
         placeholders: &[],
         parameters: &[],
     },
@@ -886,7 +886,7 @@ fn every_script_is_in_the_contract_and_every_statement_parses() {
     );
     assert_eq!(findings.file_formats_created, findings.file_formats_used);
     assert_eq!(findings.credentials_created, findings.credentials_used);
-    assert_eq!(findings.external_tables.len(), 1, "05's table over a run");
+    assert_eq!(findings.external_tables.len(), 2, "05's tables over a run: the report and the books");
     assert_eq!(
         findings.rowsets.len(),
         2,
@@ -966,8 +966,8 @@ fn the_views_and_the_report_are_create_or_alter() {
         let expected: &[&str] = match path {
             "sql/synapse/03_orders_enriched.sql" => &["dbo.orders_enriched"],
             "sql/synapse/04_adult_population.sql" => &["dbo.adult_population"],
-            "sql/synapse/06_ledger.sql" => &["dbo.ledger"],
-            // the switch to the run's table, and the books' switch to its window
+            "sql/synapse/06_ledger.sql" => &[],
+            // the switches to the run's report and books
             _ => &["dbo.state_top_pizzas", "dbo.ledger"],
         };
         assert_eq!(views, expected, "{path}");
@@ -1019,31 +1019,45 @@ fn openrowset_columns_match_the_lake_schema_and_the_population_csv() {
             other => panic!("{other}"),
         }
     }
-    // 05's table declares the report file's columns, with their types.
-    let report = pizza_pipeline::summary::report_schema();
-    let [(_, location, columns)] = findings.external_tables.as_slice() else {
-        panic!("one external table: {:?}", findings.external_tables)
+    // 05's tables declare the report file's and the books file's columns, with their types.
+    let [(_, report_location, report_columns), (_, books_location, books_columns)] =
+        findings.external_tables.as_slice()
+    else {
+        panic!("two external tables: {:?}", findings.external_tables)
     };
-    assert!(
-        location.starts_with("reports/state_top_pizzas/run="),
-        "{location}"
-    );
-    let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
-    let fields: Vec<&str> = report.fields().iter().map(|f| f.name().as_str()).collect();
-    assert_eq!(names, fields, "the report file's columns, in order");
-    for ((name, tsql), field) in columns.iter().zip(report.fields()) {
-        let ok = match field.data_type() {
-            DataType::Int64 => tsql == "BIGINT",
-            DataType::Int32 => tsql == "INT",
-            DataType::Utf8 => tsql.starts_with("VARCHAR("),
-            DataType::Decimal128(18, 2) => tsql == "DECIMAL(18,2)",
-            DataType::Decimal128(18, 6) => tsql == "DECIMAL(18,6)",
-            DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) => {
-                &**tz == "UTC" && tsql == "DATETIME2(6)"
-            }
-            _ => false,
-        };
-        assert!(ok, "{name}: {tsql} for {:?}", field.data_type());
+    for (location, columns, file, folder) in [
+        (
+            report_location,
+            report_columns,
+            pizza_pipeline::summary::report_schema(),
+            "reports/state_top_pizzas/run=",
+        ),
+        (
+            books_location,
+            books_columns,
+            pizza_pipeline::ledger::books_schema(),
+            "reports/ledger/run=",
+        ),
+    ] {
+        assert!(location.starts_with(folder), "{location}");
+        let names: Vec<&str> = columns.iter().map(|(n, _)| n.as_str()).collect();
+        let fields: Vec<&str> = file.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, fields, "the file's columns, in order");
+        for ((name, tsql), field) in columns.iter().zip(file.fields()) {
+            let ok = match field.data_type() {
+                DataType::Int64 => tsql == "BIGINT",
+                DataType::Int32 => tsql == "INT",
+                DataType::Date32 => tsql == "DATE",
+                DataType::Utf8 => tsql.starts_with("VARCHAR("),
+                DataType::Decimal128(18, 2) => tsql == "DECIMAL(18,2)",
+                DataType::Decimal128(18, 6) => tsql == "DECIMAL(18,6)",
+                DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) => {
+                    &**tz == "UTC" && tsql == "DATETIME2(6)"
+                }
+                _ => false,
+            };
+            assert!(ok, "{name}: {tsql} for {:?}", field.data_type());
+        }
     }
     // The view exposes every lake column (plus order_date from the folder).
     let view = findings

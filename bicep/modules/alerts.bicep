@@ -1,5 +1,5 @@
 // Alerts: operators hear about a breach before the business does. One action group
-// (e-mail) and six rules; docs/OPERATIONS.md ("Alerts") says what each one means and
+// (e-mail) and seven rules; docs/OPERATIONS.md ("Alerts") says what each one means and
 // the first step to take.
 //
 // | rule                          | signal                                                   |
@@ -8,7 +8,10 @@
 // |                               | or were kept raw in quarantine                           |
 // | enrich-lag                    | a landed order waited more than 5 minutes (the 15-minute |
 // |                               | goal at risk: the Event Hubs backlog is growing)         |
-// | eventhub-not-consumed         | orders enter the hub but none leave it for 15 minutes    |
+// | events-quarantined            | stream events that are not orders were set aside         |
+// | eventhub-not-consumed         | orders enter the hub but nothing reads it for 15 minutes |
+// |                               | (the app is down or stopped; failing invocations, which  |
+// |                               | still read ahead, are enrich-failures')                  |
 // | report-not-built              | no report built by 03:00 in the report time zone         |
 // | report-verification-failed    | the weekly verification found the report core and        |
 // |                               | Synapse's SQL disagree, or could not run                  |
@@ -16,9 +19,12 @@
 //
 // The log rules read Application Insights: `requests` (one row per function invocation,
 // never sampled: host.json excludes Request from sampling) and `traces` (the lines a
-// function returns in its invocation Logs, also excluded from sampling, so a line the rule
-// looks for is never dropped). The handler writes those lines only for these events, so
-// keeping every one costs little.
+// function returns in the Logs of a successful invocation, and the handler's own stderr
+// lines, which the host keeps as traces of category Host.Function.Console: Warning for a
+// line with "warn" in it, Error otherwise; also excluded from sampling, so a line the
+// rule looks for is never dropped). A failed invocation's answer is never read by the
+// host, so its cause is such a stderr line. The handler writes those lines only for these
+// events, so keeping every one costs little.
 
 @description('Region of the log alert rules (the workspace region).')
 param location string
@@ -75,6 +81,7 @@ var reportBuiltLine = 'state_top_pizzas built for'
 var lagLine = 'enrich lag:'
 var quarantinedLine = 'unreadable invocation kept in quarantine'
 var verificationFailedLine = 'state_top_pizzas verification failed'
+var quarantinedEventsLine = 'QUARANTINED'
 
 var enrichFailuresQuery = '''
 union
@@ -99,6 +106,12 @@ let builtToday = toscalar(
   | count);
 print late = hourofday(localNow) >= 3 and builtToday == 0
 | where late
+'''
+
+// One word: `has` matches whole terms. Warning and above: the handler's stderr line.
+var quarantinedEventsQuery = '''
+traces
+| where message has '{{quarantined}}' and severityLevel >= 2
 '''
 
 // A failed invocation's answer is not read by the host (its Logs never reach Application
@@ -132,6 +145,15 @@ var logRules = [
     frequency: 'PT5M'
     window: 'PT15M'
     query: replace(enrichLagQuery, '{{lag}}', lagLine)
+    threshold: 0
+  }
+  {
+    name: 'events-quarantined'
+    description: 'Stream events that are not orders were set aside in quarantine/enrich/ (the rest of their batches landed). The line names how many, why and where. docs/OPERATIONS.md, Alerts.'
+    severity: 2
+    frequency: 'PT15M'
+    window: 'PT15M'
+    query: replace(quarantinedEventsQuery, '{{quarantined}}', quarantinedEventsLine)
     threshold: 0
   }
   {
@@ -207,7 +229,7 @@ resource notConsumed 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   location: 'global'
   tags: tags
   properties: {
-    description: 'Orders entered Event Hubs in the last 15 minutes but none were read: enrichment has stopped. docs/OPERATIONS.md, Alerts.'
+    description: 'Orders entered Event Hubs in the last 15 minutes but nothing read the hub: the Function App is down or stopped. Invocations that fail still read ahead, so they are enrich-failures\' to catch. docs/OPERATIONS.md, Alerts.'
     severity: 1
     enabled: true
     scopes: [
@@ -247,5 +269,8 @@ resource notConsumed 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   }
 }
 
+// A for-expression in a variable, not a lambda: the Bicep parser checkov uses reads it.
+var logRuleNames = [for rule in logRules: '${namePrefix}-${rule.name}']
+
 output actionGroupName string = operators.name
-output alertRuleNames array = concat(map(logRules, rule => '${namePrefix}-${rule.name}'), [notConsumed.name])
+output alertRuleNames array = concat(logRuleNames, [notConsumed.name])

@@ -117,6 +117,9 @@ param verifySchedule string
 @description('REPORT_TIME_ZONE: IANA time zone of the report day.')
 param reportTimeZone string
 
+@description('ORDER_HORIZON_DAYS: orders dated more than this many days before they arrive are refused.')
+param orderHorizonDays string
+
 @description('Tags for every resource.')
 param tags object = {}
 
@@ -167,6 +170,10 @@ var pipelineSettings = [
   {
     name: 'VERIFY_SCHEDULE'
     value: verifySchedule
+  }
+  {
+    name: 'ORDER_HORIZON_DAYS'
+    value: orderHorizonDays
   }
   {
     name: 'REPORT_TIME_ZONE'

@@ -1,24 +1,27 @@
--- dbo.ledger_between and dbo.ledger: per UTC order day, what landed in the lake and what of
--- it the report counts: the lake's half of the books (CONTRACT §10, docs/OPERATIONS.md). The
--- Synapse twin of sql/duckdb/ledger.sql, with the same columns and the same rules
--- (tests/synapse_summary_matches_duckdb.rs runs it in DuckDB against the embedded ledger).
+-- dbo.ledger_between: per UTC order day, what landed in the lake and what of it a report
+-- of [@window_start, @window_end) counts: the SQL definition of the lake's half of the
+-- books (CONTRACT §10, docs/OPERATIONS.md). The Synapse twin of sql/duckdb/ledger.sql, with
+-- the same columns and the same rules (tests/synapse_summary_matches_duckdb.rs runs it in
+-- DuckDB against the embedded books and the report core's).
 --
--- Run in: pizza_warehouse, after 03 and 04. Two batches, no parameters, no placeholders.
--- 05_build_state_summary.sql switches dbo.ledger to each new report's window, in the same
--- run that switches dbo.state_top_pizzas; until the first build it counts against an empty
--- window (every landed order is then outside it).
+-- Run in: pizza_warehouse, after 03 and 04. One batch, no parameters, no placeholders.
+-- What Power BI reads is dbo.ledger, the books each nightly build publishes
+-- (05_publish_state_summary.sql): this function is the operators' check of them, e.g.
+--   SELECT * FROM dbo.ledger_between('2025-11-25', '2026-11-25') EXCEPT
+--   SELECT order_date, accepted, duplicates, conflicts, not_yet_landed, landed, ... FROM dbo.ledger
+-- on the lake's columns (docs/OPERATIONS.md, "The books in Azure"). Only the admin and the
+-- Function App can run it: it reads the lake with OPENROWSET.
 --
--- The door's half of the books (accepted, duplicates, conflicts, not yet landed) is unknown
--- in Azure: Event Hubs keeps no door-side index of order_ids. Those columns are here, NULL,
--- so a report shows "unknown" and never 0.
+-- The door's columns (accepted, duplicates, conflicts, not yet landed) are NULL here: a
+-- query over the lake sees each order once (dbo.orders_enriched keeps the first received),
+-- so only compaction, which reads every copy, counts repeats (dbo.ledger has them).
 --
 -- landed = in_report + unknown_customer + no_population_row + outside_report_window, each
 -- counted on its own with the report's rules (a found customer, in a state of the population
 -- table, inside [window_start, window_end) on order_ts). generated: orders the generator
 -- wrote straight into the lake (stream_partition 'generated'), which never passed the door.
 --
--- Cost: the view reads all history (every day partition) each time it is queried; Power
--- BI's Import mode does that once per refresh.
+-- Cost: it reads all history (every day partition) each time it is queried.
 CREATE OR ALTER FUNCTION dbo.ledger_between(@window_start DATETIME2(6), @window_end DATETIME2(6))
 RETURNS TABLE
 AS
@@ -45,8 +48,3 @@ RETURN (
     LEFT JOIN dbo.adult_population AS p ON p.state_code = o.state
     GROUP BY o.order_date
 );
-GO
-CREATE OR ALTER VIEW dbo.ledger AS
-SELECT *
-FROM dbo.ledger_between(CAST('1970-01-01T00:00:00.000000' AS DATETIME2(6)),
-                        CAST('1970-01-01T00:00:00.000000' AS DATETIME2(6)));

@@ -9,6 +9,7 @@
 //! credential and `serve`, which wires the adapters to the functions. No Azure type
 //! crosses into the pipeline logic: the functions see only the traits.
 
+pub mod backlog;
 pub mod identity;
 pub mod serve;
 pub mod settings;

@@ -6,13 +6,14 @@
 //! port in `FUNCTIONS_CUSTOMHANDLER_PORT`, forwards `POST /api/orders` as it came and
 //! POSTs trigger invocations to `/enrich_orders` and `/build_state_summary`.
 
+use super::backlog::EventHubsBacklog;
 use super::identity::credential;
 use super::settings::*;
 use crate::customers::AzureSqlCustomers;
 use crate::functions::{self, FunctionsState};
 use crate::lake::{AdlsLake, LakeGate};
 use crate::metrics::Metrics;
-use crate::stream::EventHubsStream;
+use crate::stream::{EventHubsStream, StreamBacklog};
 use crate::summary::{Refresh, SynapseWarehouse};
 use crate::tds::{TdsSession, TdsTarget};
 use anyhow::Context;
@@ -42,6 +43,16 @@ pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<Functio
         ),
         lake.clone(),
     );
+    let stream = Arc::new(EventHubsStream::new(
+        settings.get(EVENTHUB_NAMESPACE),
+        settings.get(EVENTHUB_NAME),
+        credential.clone(),
+    ));
+    let backlog = stream_backlog(settings, &stream, credential)?;
+    let synapse = match &backlog {
+        Some(backlog) => synapse.with_backlog(backlog.clone()),
+        None => synapse,
+    };
     let metrics = Arc::new(Metrics::new());
     let summary = Refresh::new(
         lake.clone(),
@@ -51,17 +62,37 @@ pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<Functio
         metrics.clone(),
     );
     Ok(FunctionsState {
-        stream: Arc::new(EventHubsStream::new(
-            settings.get(EVENTHUB_NAMESPACE),
-            settings.get(EVENTHUB_NAME),
-            credential,
-        )),
+        stream,
+        backlog,
         customers: Arc::new(customers),
         lake,
         summary: Arc::new(summary),
         metrics,
         report_tz: settings.report_tz()?,
+        order_horizon_days: settings.order_horizon_days()?,
     })
+}
+
+/// The stream's backlog, read from Event Hubs and the host's checkpoints (`None`: the
+/// host's storage is not named, so the checkpoints cannot be found).
+fn stream_backlog(
+    settings: &AzureSettings,
+    stream: &Arc<EventHubsStream>,
+    credential: Arc<dyn azure_core::credentials::TokenCredential>,
+) -> anyhow::Result<Option<Arc<dyn StreamBacklog>>> {
+    let Some(url) = settings.checkpoint_container_url() else {
+        tracing::warn!("{HOST_STORAGE_ACCOUNT} is not set: the stream backlog is not read");
+        return Ok(None);
+    };
+    let checkpoints = AdlsLake::new(&url, Some(credential))
+        .with_context(|| format!("{url} is not a usable checkpoint container URL"))?;
+    Ok(Some(Arc::new(EventHubsBacklog::new(
+        stream.clone(),
+        checkpoints,
+        settings.get(EVENTHUB_NAMESPACE),
+        settings.get(EVENTHUB_NAME),
+        settings.get(EVENTHUB_CONSUMER_GROUP),
+    ))))
 }
 
 pub async fn run_serve() -> anyhow::Result<()> {

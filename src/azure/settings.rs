@@ -38,9 +38,12 @@ pub const SYNAPSE_DATABASE: &str = "SYNAPSE_DATABASE";
 pub const SUMMARY_SCHEDULE: &str = "SUMMARY_SCHEDULE";
 pub const VERIFY_SCHEDULE: &str = "VERIFY_SCHEDULE";
 pub const REPORT_TIME_ZONE: &str = "REPORT_TIME_ZONE";
+pub const ORDER_HORIZON_DAYS: &str = "ORDER_HORIZON_DAYS";
 pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+pub const HOST_STORAGE_ACCOUNT: &str = "AzureWebJobsStorage__accountName";
+pub const HOST_BLOB_SERVICE_URI: &str = "AzureWebJobsStorage__blobServiceUri";
 
-pub const SETTINGS: [Setting; 13] = [
+pub const SETTINGS: [Setting; 16] = [
     Setting {
         name: FUNCTIONS_PORT,
         default: None,
@@ -114,10 +117,28 @@ pub const SETTINGS: [Setting; 13] = [
         meaning: "IANA time zone of the report day: the nightly build runs at 02:00 here and its 12-month window ends at midnight here",
     },
     Setting {
+        name: ORDER_HORIZON_DAYS,
+        default: Some("400"),
+        read_by: ReadBy::Handler,
+        meaning: "Orders dated more than this many days before they arrive are refused with a 422 (1 to 36500): the report's 12 months and a grace period by default",
+    },
+    Setting {
         name: AZURE_CLIENT_ID,
         default: Some(""),
         read_by: ReadBy::Handler,
         meaning: "Client id of a user-assigned managed identity; empty: the system-assigned identity",
+    },
+    Setting {
+        name: HOST_STORAGE_ACCOUNT,
+        default: Some(""),
+        read_by: ReadBy::Both,
+        meaning: "The Functions host's storage account (identity-based AzureWebJobsStorage). The handler reads the enrich_orders trigger's Event Hubs checkpoints there, for the stream backlog; empty (with no blobServiceUri): the backlog is not read",
+    },
+    Setting {
+        name: HOST_BLOB_SERVICE_URI,
+        default: Some(""),
+        read_by: ReadBy::Both,
+        meaning: "The host storage's Blob endpoint, when it is not https://<accountName>.blob.core.windows.net (another cloud, or a storage emulator); empty: derived from the account name",
     },
 ];
 
@@ -164,6 +185,9 @@ impl AzureSettings {
             if let Err(problem) = settings.report_tz() {
                 problems.push(format!("  - {REPORT_TIME_ZONE}: {problem}"));
             }
+            if let Err(problem) = settings.order_horizon_days() {
+                problems.push(format!("  - {ORDER_HORIZON_DAYS}: {problem}"));
+            }
         }
         if problems.is_empty() {
             Ok(settings)
@@ -189,7 +213,36 @@ impl AzureSettings {
     pub fn report_tz(&self) -> Result<chrono_tz::Tz, UnknownTimeZone> {
         parse_report_time_zone(self.get(REPORT_TIME_ZONE))
     }
+
+    /// The container of the host's Event Hubs checkpoints (`None`: no host storage named).
+    pub fn checkpoint_container_url(&self) -> Option<String> {
+        let container = crate::stream::backlog::CHECKPOINT_CONTAINER;
+        let uri = self.get(HOST_BLOB_SERVICE_URI).trim().trim_end_matches('/');
+        let account = self.get(HOST_STORAGE_ACCOUNT).trim();
+        if !uri.is_empty() {
+            Some(format!("{uri}/{container}"))
+        } else if !account.is_empty() {
+            Some(format!(
+                "https://{account}.blob.core.windows.net/{container}"
+            ))
+        } else {
+            None
+        }
+    }
+
+    pub fn order_horizon_days(&self) -> Result<u32, NotADayCount> {
+        let text = self.get(ORDER_HORIZON_DAYS);
+        text.parse::<u32>()
+            .ok()
+            .filter(|days| (1..=36_500).contains(days))
+            .ok_or_else(|| NotADayCount(text.to_string()))
+    }
 }
+
+/// A day-count setting that is not a whole number of days from 1 to 36500.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a number of days from 1 to 36500")]
+pub struct NotADayCount(pub String);
 
 /// A port setting that is not a port number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -266,6 +319,25 @@ mod tests {
                 Some(default) => assert!(row.contains(&format!("`{default}`")), "{row}"),
             }
         }
+    }
+
+    #[test]
+    fn the_checkpoints_are_found_from_the_host_storage_settings() {
+        let mut map = complete();
+        assert_eq!(read(&map).unwrap().checkpoint_container_url(), None);
+        map.insert(HOST_STORAGE_ACCOUNT, "pizzafunc");
+        assert_eq!(
+            read(&map).unwrap().checkpoint_container_url().as_deref(),
+            Some("https://pizzafunc.blob.core.windows.net/azure-webjobs-eventhub")
+        );
+        map.insert(
+            HOST_BLOB_SERVICE_URI,
+            "http://127.0.0.1:10000/devstoreaccount1/",
+        );
+        assert_eq!(
+            read(&map).unwrap().checkpoint_container_url().as_deref(),
+            Some("http://127.0.0.1:10000/devstoreaccount1/azure-webjobs-eventhub")
+        );
     }
 
     #[test]

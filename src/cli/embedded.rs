@@ -51,11 +51,22 @@ fn batch_min(args: &DevArgs) -> anyhow::Result<u32> {
 
 fn dev_settings(args: DevArgs) -> anyhow::Result<DevSettings> {
     let batch_min = batch_min(&args)?;
+    let keyed = args.api_key.as_deref().is_some_and(|key| !key.is_empty());
+    // Refused rather than warned about: without a key, anyone who can reach the address
+    // can post orders, rebuild the report and read customers' names and addresses.
+    anyhow::ensure!(
+        keyed || args.listen.ip().is_loopback(),
+        "--listen {} (PIZZA_LISTEN) reaches beyond this machine, and no API key is set: anyone \
+         on the network could post orders, rebuild the report and read customers' names and \
+         addresses. Set PIZZA_API_KEY (or --api-key), or listen on 127.0.0.1",
+        args.listen
+    );
     let schedule = args.summary_schedule.trim();
     Ok(DevSettings {
         data_dir: args.data_dir,
         listen: args.listen,
         report_tz: args.report_tz.tz,
+        order_horizon_days: args.order_horizon_days,
         summary_schedule: (!schedule.eq_ignore_ascii_case("off")).then(|| schedule.to_string()),
         compact_every: Duration::from_secs(args.compact_every_secs),
         batching: crate::host::BatchPolicy {

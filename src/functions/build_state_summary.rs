@@ -12,24 +12,51 @@
 //! without the orders of the rest of the day.
 
 use super::invocation::{decode_timer, TimerRun};
-use super::{invocation_reply, FunctionError, FunctionsState, Invoked};
+use super::{invocation_reply, FunctionError, FunctionsState, Invocation, Invoked};
 use crate::summary::{RefreshOptions, ReportWindow};
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 
 pub async fn build_state_summary(
     State(state): State<FunctionsState>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let result = build_if_due(&state, &body).await;
-    if let Err(e) = &result {
-        tracing::error!(error = %e, "build_state_summary failed; the next tick tries again");
-    }
-    invocation_reply(result)
+    let invocation = Invocation::of("build_state_summary", &headers);
+    invocation_reply(&invocation, build_if_due(&state, &body).await)
 }
 
 async fn build_if_due(state: &FunctionsState, body: &[u8]) -> Result<Invoked, FunctionError> {
     let run = decode_timer(body)?;
+    let backlog = backlog_line(state).await;
+    let mut invoked = build_unless_built(state, &run).await?;
+    invoked.logs.splice(0..0, backlog);
+    Ok(invoked)
+}
+
+/// The stream's backlog, said every hour: the `stream-backlog` alert reads this line
+/// (and operators the trend). A backlog that cannot be read is a warning, not a failed
+/// tick: the report does not depend on it.
+async fn backlog_line(state: &FunctionsState) -> Option<String> {
+    let backlog = state.backlog.as_ref()?;
+    match backlog.backlog().await {
+        Ok(backlog) => {
+            let line = backlog.line();
+            tracing::info!("{line}");
+            Some(line)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "stream backlog unknown");
+            Some(format!("stream backlog unknown: {e}"))
+        }
+    }
+}
+
+async fn build_unless_built(
+    state: &FunctionsState,
+    run: &TimerRun,
+) -> Result<Invoked, FunctionError> {
     let due = ReportWindow::due_nightly(run.utc_now, state.report_tz);
     if state.summary.last_built_as_of().await? == Some(due.as_of) {
         let log = format!(
@@ -39,7 +66,7 @@ async fn build_if_due(state: &FunctionsState, body: &[u8]) -> Result<Invoked, Fu
         );
         return Ok(Invoked::logged(vec![log]));
     }
-    build(state, due, &run).await
+    build(state, due, run).await
 }
 
 async fn build(

@@ -6,32 +6,29 @@
 //! that cannot be read at all is kept raw in quarantine and acknowledged.
 
 use super::invocation::{decode_eventhub_batch, EventHubBatch, InvocationError};
-use super::{invocation_reply, FunctionError, FunctionsState, Invoked};
+use super::{invocation_reply, FunctionError, FunctionsState, Invocation, Invoked};
 use crate::enrich::enrich_batch;
 use crate::lake::{land_batch, quarantine_invocation, quarantine_poison};
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use chrono::Utc;
 
 pub async fn enrich_orders(
     State(state): State<FunctionsState>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let batch = match decode_eventhub_batch(&body) {
-        Ok(batch) => batch,
-        Err(e) if e.is_unreadable() => return keep_unreadable(&state, body, &e).await,
-        Err(e) => {
-            state.metrics.enrich_failures.inc();
-            tracing::error!(error = %e, "enrich_orders cannot place this batch; the invocation fails and is retried");
-            return invocation_reply(Err(e.into()));
-        }
+    let invocation = Invocation::of("enrich_orders", &headers);
+    let result = match decode_eventhub_batch(&body) {
+        Ok(batch) => process(&state, batch).await,
+        Err(e) if e.is_unreadable() => keep_unreadable(&state, body, e).await,
+        Err(e) => Err(e.into()),
     };
-    let result = process(&state, batch).await;
-    if let Err(e) = &result {
+    if result.is_err() {
         state.metrics.enrich_failures.inc();
-        tracing::warn!(error = %e, "enrich_orders failed; the batch will be retried");
     }
-    invocation_reply(result)
+    invocation_reply(&invocation, result)
 }
 
 /// An invocation no retry can mend (not JSON, no `orders` binding, values of the wrong
@@ -42,30 +39,21 @@ pub async fn enrich_orders(
 async fn keep_unreadable(
     state: &FunctionsState,
     body: Bytes,
-    error: &InvocationError,
-) -> axum::response::Response {
+    error: InvocationError,
+) -> Result<Invoked, FunctionError> {
     let reason = error.to_string();
-    match quarantine_invocation(
-        state.lake.as_ref(),
-        "enrich_orders",
-        body,
-        &reason,
-        Utc::now(),
-    )
-    .await
-    {
-        Ok(path) => {
-            state.metrics.invocations_quarantined.inc();
-            tracing::error!(error = %reason, %path, "enrich_orders got an unreadable invocation; kept raw in quarantine and acknowledged");
-            let log = format!("unreadable invocation kept in quarantine at {path}: {reason}");
-            invocation_reply(Ok(Invoked::logged(vec![log])))
-        }
-        Err(source) => {
-            state.metrics.enrich_failures.inc();
-            tracing::error!(error = %reason, quarantine_error = %source, "enrich_orders got an unreadable invocation and could not keep it; it will be retried");
-            invocation_reply(Err(FunctionError::NotQuarantined { reason, source }))
-        }
-    }
+    let lake = state.lake.as_ref();
+    let path = quarantine_invocation(lake, "enrich_orders", body, &reason, Utc::now())
+        .await
+        .map_err(|source| FunctionError::NotQuarantined {
+            reason: reason.clone(),
+            source,
+        })?;
+    state.metrics.invocations_quarantined.inc();
+    // An error line: an unreadable invocation is the host's or the trigger's fault.
+    let log = format!("unreadable invocation kept in quarantine at {path}: {reason}");
+    tracing::error!("{log}");
+    Ok(Invoked::logged(vec![log]))
 }
 
 async fn process(state: &FunctionsState, batch: EventHubBatch) -> Result<Invoked, FunctionError> {
@@ -76,7 +64,7 @@ async fn process(state: &FunctionsState, batch: EventHubBatch) -> Result<Invoked
     let enriched = enrich_batch(batch.events, state.customers.as_ref()).await?;
     let lake = state.lake.as_ref();
     let files = land_batch(lake, &enriched.rows, &partition, first, last).await?;
-    quarantine_poison(lake, &enriched.poison, &partition, first, last).await?;
+    let set_aside = quarantine_poison(lake, &enriched.poison, &partition, first, last).await?;
 
     let landed_at = Utc::now();
     let unknown = enriched.unknown_customers();
@@ -109,6 +97,11 @@ async fn process(state: &FunctionsState, batch: EventHubBatch) -> Result<Invoked
     // Functions host keeps in Application Insights and the alerts read
     // (bicep/modules/alerts.bicep); the routine line above stays in the handler's log.
     let mut logs = Vec::new();
+    if let Some(path) = set_aside {
+        let line = quarantined_line(&enriched.poison, &partition, first, last, &path);
+        tracing::warn!("{line}");
+        logs.push(line);
+    }
     if oldest_wait > LAG_WARNING_SECS {
         let line = format!(
             "enrich lag: partition {partition} seq {first}..={last}: the oldest order waited {oldest_wait:.0} s from acceptance to the lake (goal: within 15 minutes)"
@@ -122,3 +115,27 @@ async fn process(state: &FunctionsState, batch: EventHubBatch) -> Result<Invoked
 /// An order older than this when it lands is reported (and alerted on): a third of the
 /// 15-minute goal, so operators hear of a growing backlog while there is time to act.
 const LAG_WARNING_SECS: f64 = 300.0;
+
+/// The opening word of the warning line of events set aside (the alert
+/// `events-quarantined` looks for it; one word, as Application Insights' `has` matches).
+pub const QUARANTINED: &str = "QUARANTINED";
+
+/// One line saying how many events of a batch were set aside, why, and where.
+fn quarantined_line(
+    poison: &[crate::enrich::PoisonEvent],
+    partition: &str,
+    first: i64,
+    last: i64,
+    path: &str,
+) -> String {
+    let reasons = crate::ledger::count_reasons(poison.iter().map(|p| p.reason.as_str()));
+    let said: Vec<String> = reasons
+        .iter()
+        .map(|r| format!("{} × {}", r.events, r.reason))
+        .collect();
+    format!(
+        "{QUARANTINED} {} events of partition {partition} seq {first}..={last}, set aside at {path}: {}",
+        poison.len(),
+        said.join("; ")
+    )
+}

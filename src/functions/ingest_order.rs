@@ -1,8 +1,9 @@
 //! `ingest_order`: validate, publish durably, answer 202 (CONTRACT §3).
 
 use super::FunctionsState;
-use crate::api_error::{ApiError, OrderRefusal};
-use crate::order::{parse_orders, OrderEvent, MAX_BODY_BYTES};
+use crate::api_error::{cause_chain, new_error_id, ApiError, OrderRefusal};
+use crate::order::{parse_orders, DateRule, OrderEvent, MAX_BODY_BYTES};
+use crate::server::read_body;
 use crate::stream::{PublishOutcome, StreamError};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -35,21 +36,28 @@ async fn accept(
     body: Body,
 ) -> Result<Response, OrderRefusal> {
     require_json(headers)?;
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| OrderRefusal::TooLarge(MAX_BODY_BYTES))?;
+    let bytes = read_body(body, MAX_BODY_BYTES).await?;
     let received_at = Utc::now();
-    let orders = parse_orders(&bytes, received_at)?;
+    let orders = parse_orders(&bytes, DateRule::new(received_at, state.order_horizon_days))?;
     let events: Vec<OrderEvent> = orders
         .iter()
         .map(|o| OrderEvent::new(o, received_at))
         .collect();
-    let outcomes = state.stream.publish(events).await.map_err(|e| {
-        match e {
-            StreamError::Overloaded => tracing::debug!("order log at capacity; shedding with 503"),
-            _ => tracing::error!(error = %e, "order stream refused a publish; answering 503"),
+    let outcomes = state.stream.publish(events).await.map_err(|e| match e {
+        StreamError::Overloaded => {
+            tracing::debug!("order log at capacity; shedding with 503");
+            OrderRefusal::StreamBusy
         }
-        OrderRefusal::StreamUnavailable(e.to_string())
+        other => {
+            let error_id = new_error_id();
+            let cause = cause_chain(&other);
+            tracing::error!(
+                error_id,
+                cause,
+                "the order stream refused a publish; answering 503"
+            );
+            OrderRefusal::StreamUnavailable { error_id }
+        }
     })?;
     Ok(answer(state, &orders, &outcomes))
 }

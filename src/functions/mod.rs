@@ -8,11 +8,13 @@
 //! | `enrich_orders`       | `POST /enrich_orders`      | Event Hubs, `cardinality: many`|
 //! | `build_state_summary` | `POST /build_state_summary`| timer, hourly; builds at 02:00 local |
 //! | `verify_state_summary`| `POST /verify_state_summary`| timer, weekly; checks the core with SQL |
+//! | `refresh_report`      | `POST /api/refresh`        | HTTP, admin key; builds now (operators)|
 
 mod build_state_summary;
 mod enrich_orders;
 mod ingest_order;
 pub mod invocation;
+mod refresh_report;
 mod verify_state_summary;
 
 pub use verify_state_summary::{VERIFICATION_FAILED, VERIFIED};
@@ -20,7 +22,7 @@ pub use verify_state_summary::{VERIFICATION_FAILED, VERIFIED};
 use crate::customers::{CustomerDirectory, CustomerLookupError};
 use crate::lake::{LakeError, LakeStore};
 use crate::metrics::Metrics;
-use crate::stream::OrderStream;
+use crate::stream::{OrderStream, StreamBacklog};
 use crate::summary::{Refresh, SummaryError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -41,8 +43,9 @@ pub const SUMMARY_TIMER_SCHEDULE: &str = "0 0 * * * *";
 pub const VERIFY_TIMER_SCHEDULE: &str = "0 30 4 * * 0";
 
 /// Route of each function, by folder name under `functions/`.
-pub const FUNCTION_ROUTES: [(&str, &str); 4] = [
+pub const FUNCTION_ROUTES: [(&str, &str); 5] = [
     ("ingest_order", "/api/orders"),
+    ("refresh_report", "/api/refresh"),
     ("enrich_orders", "/enrich_orders"),
     ("build_state_summary", "/build_state_summary"),
     ("verify_state_summary", "/verify_state_summary"),
@@ -52,6 +55,9 @@ pub const FUNCTION_ROUTES: [(&str, &str); 4] = [
 #[derive(Clone)]
 pub struct FunctionsState {
     pub stream: Arc<dyn OrderStream>,
+    /// Where the stream's backlog is read (`None`: embedded, where the books read the
+    /// order log itself).
+    pub backlog: Option<Arc<dyn StreamBacklog>>,
     pub customers: Arc<dyn CustomerDirectory>,
     pub lake: Arc<dyn LakeStore>,
     /// The report's refresh use-case, over DuckDB embedded or Synapse in Azure.
@@ -59,6 +65,8 @@ pub struct FunctionsState {
     pub metrics: Arc<Metrics>,
     /// Report time zone: the nightly window ends at midnight here.
     pub report_tz: Tz,
+    /// Orders dated more than this many days before they are received are refused.
+    pub order_horizon_days: u32,
 }
 
 /// The client-facing route: what the Functions host forwards from the internet.
@@ -72,6 +80,7 @@ pub fn http_router(state: FunctionsState) -> Router {
 pub fn router(state: FunctionsState) -> Router {
     Router::new()
         .route("/api/orders", post(ingest_order::ingest_order))
+        .route("/api/refresh", post(refresh_report::refresh_report))
         .route("/enrich_orders", post(enrich_orders::enrich_orders))
         .route(
             "/build_state_summary",
@@ -126,9 +135,42 @@ impl Invoked {
     }
 }
 
+/// The header in which the Functions host names an invocation.
+pub const INVOCATION_ID_HEADER: &str = "x-azure-functions-invocationid";
+
+/// Which function an invocation is for, and its id (from the host's header).
+pub struct Invocation {
+    pub function: &'static str,
+    pub id: String,
+}
+
+impl Invocation {
+    pub fn of(function: &'static str, headers: &axum::http::HeaderMap) -> Self {
+        let id = headers
+            .get(INVOCATION_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("unknown")
+            .to_string();
+        Invocation { function, id }
+    }
+}
+
 /// The one place an invocation's outcome becomes its answer: 200 with the documented
-/// shape, or 500 with the error as its log line (the invocation failed and comes again).
-fn invocation_reply(result: Result<Invoked, FunctionError>) -> Response {
+/// shape, or 500 (the invocation failed and comes again). The host reads no part of a
+/// 500's answer (`DefaultHttpWorkerService` checks the status before it reads the body),
+/// so a failure's cause is written here, once, as one error line on stderr, which the
+/// host keeps in Application Insights (`traces`, category `Host.Function.Console`) with
+/// the function and the invocation id in it. The answer's `Logs` carry it too, for a
+/// caller that reads them (the embedded host, the tests).
+fn invocation_reply(invocation: &Invocation, result: Result<Invoked, FunctionError>) -> Response {
+    if let Err(error) = &result {
+        tracing::error!(
+            "{} failed (invocation {}): {}; the host runs it again",
+            invocation.function,
+            invocation.id,
+            crate::api_error::cause_chain(error)
+        );
+    }
     let (status, response) = match result {
         Ok(invoked) => (
             StatusCode::OK,

@@ -5,26 +5,26 @@
 //! watches: bicep/modules/alerts.bicep, docs/OPERATIONS.md).
 
 use super::invocation::decode_timer;
-use super::{invocation_reply, FunctionError, FunctionsState, Invoked};
+use super::{invocation_reply, FunctionError, FunctionsState, Invocation, Invoked};
 use crate::summary::ReportWindow;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 
 /// The opening words of the line of a successful verification (the alert "no
 /// verification in 8 days" looks for them).
 pub const VERIFIED: &str = "state_top_pizzas verified";
-/// The opening words of the line of a failed one.
+/// The words of the error line of a failed one: a difference, in the text of
+/// `SummaryError::Mismatch`.
 pub const VERIFICATION_FAILED: &str = "state_top_pizzas verification failed";
 
 pub async fn verify_state_summary(
     State(state): State<FunctionsState>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    let result = verify(&state, &body).await;
-    if let Err(e) = &result {
-        tracing::error!("{VERIFICATION_FAILED}: {e}");
-    }
-    invocation_reply(result)
+    let invocation = Invocation::of("verify_state_summary", &headers);
+    invocation_reply(&invocation, verify(&state, &body).await)
 }
 
 async fn verify(state: &FunctionsState, body: &[u8]) -> Result<Invoked, FunctionError> {
@@ -40,4 +40,21 @@ async fn verify(state: &FunctionsState, body: &[u8]) -> Result<Invoked, Function
         logs: vec![log],
         return_value: serde_json::to_value(&verified).expect("json"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_difference_is_said_in_the_words_the_alert_looks_for() {
+        let mismatch = crate::summary::SummaryError::Mismatch {
+            engine: "Synapse",
+            difference: "row 1 (TX rank 1): …".into(),
+        };
+        assert!(
+            mismatch.to_string().starts_with(VERIFICATION_FAILED),
+            "{mismatch}"
+        );
+    }
 }

@@ -40,6 +40,8 @@ pub struct DevSettings {
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
     pub report_tz: Tz,
+    /// Orders dated more than this many days before they arrive are refused.
+    pub order_horizon_days: u32,
     /// Six-field cron expression (with seconds), or `None` for no timer.
     pub summary_schedule: Option<String>,
     pub compact_every: Duration,
@@ -222,11 +224,13 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     let customers_for_hint = customers.clone();
     let functions_state = FunctionsState {
         stream: embedded.log.clone(),
+        backlog: None,
         customers,
         lake: lake.clone(),
         summary: embedded.report.refresh.clone(),
         metrics: embedded.metrics.clone(),
         report_tz: settings.report_tz,
+        order_horizon_days: settings.order_horizon_days,
     };
     let functions_app = functions::router(functions_state.clone());
     let serving_app = serving::router(ServingState {
@@ -247,9 +251,9 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     // in-process dispatcher and timer — as the Functions host never exposes them either.
     let public = functions::http_router(functions_state.clone()).merge(serving_app);
     if settings.api_key.is_some() {
-        tracing::info!("POST /api/orders and /admin/* require the API key");
+        tracing::info!("POST /api/orders, GET /api/orders/{{id}} and /admin/* require the API key");
     }
-    let app = crate::serving::require_key(public, settings.api_key.clone());
+    let app = crate::serving::guard(public, settings.api_key.clone());
 
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await

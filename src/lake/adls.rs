@@ -20,6 +20,7 @@ use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::TryStreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub struct AdlsLake {
@@ -103,6 +104,24 @@ impl AdlsLake {
     }
 
     async fn list_all(&self, prefix: &str) -> Result<Vec<String>, LakeError> {
+        let entries = self
+            .list_with_metadata(prefix)
+            .await?
+            .into_iter()
+            .map(|(name, metadata)| Listed {
+                folder_marker: is_folder_marker(&metadata),
+                name,
+            })
+            .collect();
+        Ok(files_only(entries))
+    }
+
+    /// Every blob under the folder `prefix`, with its metadata (directory entries of an
+    /// ADLS Gen2 account included: they are told apart by their metadata).
+    pub async fn list_with_metadata(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, HashMap<String, String>)>, LakeError> {
         // "orders_enriched" must not also match "orders_enriched_old/…".
         let folder = if prefix.is_empty() || prefix.ends_with('/') {
             prefix.to_string()
@@ -111,7 +130,6 @@ impl AdlsLake {
         };
         let options = BlobContainerClientListBlobsOptions {
             prefix: (!folder.is_empty()).then(|| folder.clone()),
-            // The metadata tells an ADLS Gen2 directory entry from a file.
             include: Some(vec![ListBlobsIncludeItem::Metadata]),
             ..Default::default()
         };
@@ -122,16 +140,11 @@ impl AdlsLake {
         let mut entries = Vec::new();
         while let Some(blob) = pager.try_next().await.map_err(|e| self.error(prefix, e))? {
             if let Some(name) = blob.name {
-                entries.push(Listed {
-                    name,
-                    folder_marker: blob
-                        .metadata
-                        .and_then(|m| m.values)
-                        .is_some_and(|values| is_folder_marker(&values)),
-                });
+                let metadata = blob.metadata.and_then(|m| m.values).unwrap_or_default();
+                entries.push((name, metadata));
             }
         }
-        Ok(files_only(entries))
+        Ok(entries)
     }
 }
 
@@ -144,7 +157,7 @@ struct Listed {
 
 /// `hdi_isfolder=true`: the metadata an account with a hierarchical namespace (ADLS
 /// Gen2) puts on the entry the Blob API lists for each directory.
-fn is_folder_marker(metadata: &std::collections::HashMap<String, String>) -> bool {
+fn is_folder_marker(metadata: &HashMap<String, String>) -> bool {
     metadata.iter().any(|(key, value)| {
         key.eq_ignore_ascii_case("hdi_isfolder") && value.eq_ignore_ascii_case("true")
     })

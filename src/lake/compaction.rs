@@ -1,6 +1,7 @@
 //! Compaction: a day's many small batch files become one file, deduplicated (each
 //! `order_id` once, the first received wins) and sorted by `order_id`, with the day's
-//! roll-up (`super::rollup`) beside it.
+//! roll-up (`super::rollup`) beside it, and the day's duplicates and conflicts counted
+//! and kept aside (`super::repeats`).
 //!
 //! Safe alongside readers: the new file and its roll-up are written before any old file
 //! is removed, and every reader counts each `order_id` once, so a reader that sees both
@@ -8,7 +9,11 @@
 //! reader has them open. A crash in between leaves a day of several files, which readers
 //! de-duplicate and the next run compacts again.
 
-use super::parquet::{read_parquet, read_parquet_columns, schema, write_parquet};
+use super::parquet::{read_parquet_columns, schema, write_parquet};
+use super::repeats::{
+    deduplicate, superseded_dir, superseded_files, Deduplicated, Repeats, IDENTITY_COLUMNS,
+    SUPERSEDED_TABLE,
+};
 use super::rollup::{
     legacy_rollup_dir, rollup_dir, rollup_path_for, DayRollup, LEGACY_ROLLUP_TABLE,
     ROLLUP_SOURCE_COLUMNS, ROLLUP_TABLE,
@@ -17,14 +22,11 @@ use super::COMPACTED_PREFIX;
 use super::{
     day_partitions, partition_dir, CompactionTurn, DayFiles, LakeError, LakeGate, LakeStore,
 };
-use arrow::array::{AsArray, BooleanArray, RecordBatch};
-use arrow::compute::{
-    concat_batches, filter_record_batch, lexsort_to_indices, take_record_batch, SortColumn,
-};
-use arrow::datatypes::{Int64Type, TimestampMicrosecondType};
+use arrow::compute::concat_batches;
 use bytes::Bytes;
 use chrono::{NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use std::time::{Duration, Instant};
@@ -35,6 +37,9 @@ pub struct CompactionReport {
     pub files_removed: usize,
     pub rows_written: usize,
     pub duplicates_dropped: usize,
+    /// Of the rows dropped, the copies that were not redeliveries, over the compacted days
+    /// (each day's count is of all its copies so far, superseded ones included).
+    pub repeats: Repeats,
     /// Daily roll-ups written: with each compacted day, and for compacted days of `days`
     /// that had none.
     pub rollups_written: usize,
@@ -48,6 +53,7 @@ impl CompactionReport {
         self.files_removed += day.files_removed;
         self.rows_written += day.rows_written;
         self.duplicates_dropped += day.duplicates_dropped;
+        self.repeats.add(day.repeats);
         self.rollups_written += 1;
         self.rollup_seconds += day.rollup_time.as_secs_f64();
     }
@@ -60,6 +66,7 @@ struct DayCompaction {
     files_removed: usize,
     rows_written: usize,
     duplicates_dropped: usize,
+    repeats: Repeats,
     rollup_time: Duration,
 }
 
@@ -153,45 +160,80 @@ impl Context<'_> {
         if day.is_compacted() {
             return self.roll_up_compacted(day).await;
         }
-        let mut files = Vec::with_capacity(day.files.len());
-        for path in &day.files {
+        let superseded = superseded_files(self.lake, day.day).await?;
+        let mut files = Vec::with_capacity(day.files.len() + superseded.len());
+        for path in day.files.iter().chain(&superseded) {
             files.push((path.clone(), self.lake.get(path).await?));
         }
+        let stamp = Utc::now().format("%Y%m%dT%H%M%S%6f");
         let target = format!(
-            "{}/{COMPACTED_PREFIX}{}.parquet",
-            partition_dir(day.day),
-            Utc::now().format("%Y%m%dT%H%M%S%6f")
+            "{}/{COMPACTED_PREFIX}{stamp}.parquet",
+            partition_dir(day.day)
         );
         let partition = partition_dir(day.day);
         let folder = partition.clone();
         let merged = run_blocking(&partition, move || merge_day(&folder, files)).await?;
         self.lake.put(&target, merged.compacted).await?;
+        let kept_aside = match merged.superseded {
+            Some(bytes) => {
+                let path = format!("{}/superseded-{stamp}.parquet", superseded_dir(day.day));
+                self.lake.put(&path, bytes).await?;
+                Some(path)
+            }
+            None => None,
+        };
         self.write_rollup(day.day, &target, merged.rollup).await?;
         {
+            // The new files hold every row of the old ones, so readers lose nothing.
             let _exclusive = self.gate.write().await;
-            for path in day.files.iter().filter(|p| **p != target) {
+            let old = day.files.iter().chain(&superseded);
+            for path in old.filter(|p| **p != target && Some(*p) != kept_aside.as_ref()) {
                 self.lake.delete(path).await?;
             }
+        }
+        if merged.repeats != Repeats::default() {
+            tracing::warn!(
+                day = %day.day,
+                duplicates = merged.repeats.duplicates,
+                conflicts = merged.repeats.conflicts,
+                kept_in = kept_aside.as_deref().unwrap_or_default(),
+                "orders repeated in the stream: the first received of each stands"
+            );
         }
         Ok(DayCompaction {
             compacted: true,
             files_removed: day.files.len(),
             rows_written: merged.rows,
             duplicates_dropped: merged.dropped,
+            repeats: merged.repeats,
             rollup_time: merged.rollup_time,
         })
     }
 
-    /// Rolls up a day compacted earlier, read with only the columns a roll-up needs.
+    /// Rolls up a day compacted earlier, read with only the columns a roll-up needs (and,
+    /// when the day has superseded orders, those that tell copies apart, to count them).
     async fn roll_up_compacted(&self, day: &DayFiles) -> Result<DayCompaction, LakeError> {
         let compacted = day.files[0].clone();
-        let bytes = self.lake.get(&compacted).await?;
+        let superseded = superseded_files(self.lake, day.day).await?;
+        let mut files = vec![(compacted.clone(), self.lake.get(&compacted).await?)];
+        for path in &superseded {
+            files.push((path.clone(), self.lake.get(path).await?));
+        }
         let path = compacted.clone();
         let (rollup, rollup_time) = run_blocking(&compacted, move || {
-            let orders = read_parquet_columns(&path, bytes, &ROLLUP_SOURCE_COLUMNS)?;
+            let (orders, repeats) = if files.len() == 1 {
+                let (path, bytes) = files.pop().expect("one file");
+                let orders = read_parquet_columns(&path, bytes, &ROLLUP_SOURCE_COLUMNS)?;
+                (orders, Repeats::default())
+            } else {
+                let columns = rollup_and_identity_columns();
+                let deduplicated = read_deduplicated(&path, files, &columns)?;
+                (vec![deduplicated.unique], deduplicated.repeats)
+            };
             let started = Instant::now();
-            let rollup = DayRollup::from_orders(&orders, None)?.to_parquet()?;
-            Ok((rollup, started.elapsed()))
+            let mut rollup = DayRollup::from_orders(&orders, None)?;
+            rollup.repeats = repeats;
+            Ok((rollup.to_parquet()?, started.elapsed()))
         })
         .await?;
         self.write_rollup(day.day, &compacted, rollup).await?;
@@ -237,33 +279,98 @@ impl Context<'_> {
 /// A compacted day, ready to be written.
 struct MergedDay {
     compacted: Bytes,
+    /// The day's superseded orders, all of them so far (`None`: none).
+    superseded: Option<Bytes>,
     rollup: Bytes,
     rows: usize,
     dropped: usize,
+    repeats: Repeats,
     rollup_time: Duration,
 }
 
-/// Decodes a day's files, keeps each order's first received row, and encodes the
-/// compacted file and its roll-up.
-fn merge_day(partition: &str, files: Vec<(String, Bytes)>) -> Result<MergedDay, LakeError> {
+/// The columns of a roll-up, and those that tell an order's copies apart.
+pub fn rollup_and_identity_columns() -> Vec<&'static str> {
+    let mut columns = ROLLUP_SOURCE_COLUMNS.to_vec();
+    for column in IDENTITY_COLUMNS {
+        if !columns.contains(&column) {
+            columns.push(column);
+        }
+    }
+    columns
+}
+
+/// Decodes `columns` of a day's files (its order files and its superseded orders) and
+/// keeps each order's first received row.
+pub fn read_deduplicated(
+    day: &str,
+    files: Vec<(String, Bytes)>,
+    columns: &[&str],
+) -> Result<Deduplicated, LakeError> {
     let format = |message: String| LakeError::Format {
-        path: partition.to_string(),
+        path: day.to_string(),
         message,
     };
     let mut batches = Vec::new();
     for (path, bytes) in files {
-        batches.extend(read_parquet(&path, bytes)?);
+        batches.extend(read_parquet_columns(&path, bytes, columns)?);
     }
-    let merged = concat_batches(&schema(), &batches).map_err(|e| format(e.to_string()))?;
-    let unique = first_received_per_order(&merged).map_err(|e| format(e.to_string()))?;
+    let projected = match batches.first() {
+        Some(first) => first.schema(),
+        None => {
+            let lake = schema();
+            let indices = columns
+                .iter()
+                .map(|c| lake.index_of(c).map_err(|e| format(e.to_string())))
+                .collect::<Result<Vec<_>, _>>()?;
+            std::sync::Arc::new(lake.project(&indices).map_err(|e| format(e.to_string()))?)
+        }
+    };
+    let merged = concat_batches(&projected, &batches).map_err(|e| format(e.to_string()))?;
+    deduplicate(&merged).map_err(|e| format(e.to_string()))
+}
+
+/// The rows of a Parquet file, from its footer.
+fn rows_in(path: &str, bytes: &Bytes) -> Result<usize, LakeError> {
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).map_err(|e| LakeError::Format {
+            path: path.to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(builder.metadata().file_metadata().num_rows().max(0) as usize)
+}
+
+/// Decodes a day's files, keeps each order's first received row, and encodes the
+/// compacted file, the superseded orders and the roll-up.
+fn merge_day(partition: &str, files: Vec<(String, Bytes)>) -> Result<MergedDay, LakeError> {
+    let lake_schema = schema();
+    let all: Vec<&str> = lake_schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    let order_rows: usize = files
+        .iter()
+        .filter(|(path, _)| !path.starts_with(SUPERSEDED_TABLE))
+        .map(|(path, bytes)| rows_in(path, bytes))
+        .sum::<Result<usize, LakeError>>()?;
+    let deduplicated = read_deduplicated(partition, files, &all)?;
+    let Deduplicated {
+        unique,
+        repeats,
+        superseded,
+    } = deduplicated;
     let compacted = write_parquet(&unique)?;
+    let superseded = superseded.as_ref().map(write_parquet).transpose()?;
     let started = Instant::now();
-    let rollup = DayRollup::from_orders(std::slice::from_ref(&unique), None)?.to_parquet()?;
+    let mut rollup = DayRollup::from_orders(std::slice::from_ref(&unique), None)?;
+    rollup.repeats = repeats;
     Ok(MergedDay {
         compacted,
-        rollup,
+        superseded,
+        rollup: rollup.to_parquet()?,
         rows: unique.num_rows(),
-        dropped: merged.num_rows() - unique.num_rows(),
+        dropped: order_rows.saturating_sub(unique.num_rows()),
+        repeats,
         rollup_time: started.elapsed(),
     })
 }
@@ -281,41 +388,6 @@ async fn run_blocking<T: Send + 'static>(
         })?
 }
 
-/// Sorts by (`order_id`, `received_at`, `stream_seq`) and keeps each order's first row.
-pub fn first_received_per_order(
-    batch: &RecordBatch,
-) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let column = |name: &str| {
-        batch.column_by_name(name).cloned().ok_or_else(|| {
-            arrow::error::ArrowError::SchemaError(format!("no column {name} to de-duplicate by"))
-        })
-    };
-    let keys = ["order_id", "received_at", "stream_seq"]
-        .map(|name| {
-            column(name).map(|values| SortColumn {
-                values,
-                options: None,
-            })
-        })
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
-    let sorted = take_record_batch(batch, &lexsort_to_indices(&keys, None)?)?;
-    let ids = sorted
-        .column_by_name("order_id")
-        .expect("sorted by it")
-        .as_primitive::<Int64Type>();
-    let keep: BooleanArray = (0..ids.len())
-        .map(|i| Some(i == 0 || ids.value(i) != ids.value(i - 1)))
-        .collect();
-    // Keep the type checks honest: received_at must be what the sort assumed.
-    debug_assert!(sorted
-        .column_by_name("received_at")
-        .expect("sorted by it")
-        .as_primitive_opt::<TimestampMicrosecondType>()
-        .is_some());
-    filter_record_batch(&sorted, &keep)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,8 +396,14 @@ mod tests {
     use crate::lake::{file_name, land_batch, LocalLake, ORDERS_TABLE};
 
     fn landed_row(order_id: i64, seq: i64) -> EnrichedOrder {
+        landed_copy(order_id, 1, seq)
+    }
+
+    /// A copy of an order with `qty` as its payload, delivered as stream event `seq`.
+    fn landed_copy(order_id: i64, qty: i32, seq: i64) -> EnrichedOrder {
         let event = crate::order::OrderEvent::from_json(&format!(
-            r#"{{"order_id":{order_id},"customer_id":1,"type":"cheese","qty":1,"retail_price_cents":999,"order_ts":"2026-03-01T12:00:00Z","received_at":"2026-03-01T12:00:01Z"}}"#
+            r#"{{"order_id":{order_id},"customer_id":1,"type":"cheese","qty":{qty},"retail_price_cents":999,"order_ts":"2026-03-01T12:00:00Z","received_at":"2026-03-01T12:00:{:02}Z"}}"#,
+            seq % 60
         ))
         .unwrap();
         EnrichedOrder {
@@ -373,6 +451,95 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(again, CompactionReport::default());
+    }
+
+    async fn rollup_repeats(lake: &LocalLake) -> Repeats {
+        let rollup = lake.list(ROLLUP_TABLE).await.unwrap().remove(0);
+        let bytes = lake.get(&rollup).await.unwrap();
+        DayRollup::from_parquet(&rollup, bytes)
+            .unwrap()
+            .unwrap()
+            .repeats
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn repeats_are_counted_once_however_often_a_day_is_compacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = LocalLake::new(dir.path());
+        let gate = LakeGate::default();
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        land_batch(
+            &lake,
+            &[landed_copy(1, 1, 1), landed_copy(2, 2, 2)],
+            "0",
+            1,
+            2,
+        )
+        .await
+        .unwrap();
+        let retries = [
+            landed_copy(1, 1, 1), // order 1's event again: a redelivery
+            landed_copy(1, 1, 3), // order 1 sent again: a duplicate
+            landed_copy(2, 9, 4), // order 2 with another payload: a conflict
+        ];
+        land_batch(&lake, &retries, "0", 3, 4).await.unwrap();
+        let first = compact_lake(&lake, &gate, None).await.unwrap();
+        let expected = Repeats {
+            duplicates: 1,
+            conflicts: 1,
+        };
+        assert_eq!(first.repeats, expected);
+        assert_eq!(
+            first.duplicates_dropped, 3,
+            "three copies dropped from the day"
+        );
+        assert_eq!(rollup_repeats(&lake).await, expected);
+        let kept = superseded_files(&lake, day).await.unwrap();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+
+        // Later: the retries' batch is delivered again, and one more conflict arrives.
+        land_batch(&lake, &retries, "0", 3, 4).await.unwrap();
+        land_batch(&lake, &[landed_copy(2, 5, 5)], "0", 5, 5)
+            .await
+            .unwrap();
+        compact_lake(&lake, &gate, None).await.unwrap();
+        let expected = Repeats {
+            duplicates: 1,
+            conflicts: 2,
+        };
+        assert_eq!(rollup_repeats(&lake).await, expected, "counted once each");
+        let kept = superseded_files(&lake, day).await.unwrap();
+        assert_eq!(
+            kept.len(),
+            1,
+            "one file of the day's superseded orders: {kept:?}"
+        );
+        let superseded =
+            read_parquet_columns(&kept[0], lake.get(&kept[0]).await.unwrap(), &["qty"]).unwrap();
+        assert_eq!(superseded.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+
+        // A crash after the new superseded file was written but before the old one was
+        // removed leaves both; the counts stay exact.
+        let copy = format!("{}/superseded-crash.parquet", superseded_dir(day));
+        lake.put(&copy, lake.get(&kept[0]).await.unwrap())
+            .await
+            .unwrap();
+        let rollup = lake.list(ROLLUP_TABLE).await.unwrap().remove(0);
+        lake.delete(&rollup).await.unwrap();
+        compact_lake(&lake, &gate, Some(day..=day)).await.unwrap();
+        assert_eq!(
+            rollup_repeats(&lake).await,
+            expected,
+            "no copy counted twice"
+        );
+        let (orders, repeats) = crate::lake::day_summary::read_orders(
+            &lake,
+            &crate::lake::day_files(&lake, day).await.unwrap().unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(repeats, expected, "a day read as orders counts the same");
+        assert_eq!(orders.iter().map(|b| b.num_rows()).sum::<usize>(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,9 @@
 //! The report core and the books read days through here; compaction writes the roll-ups
 //! it prefers (`super::compaction`).
 
-use super::compaction::first_received_per_order;
+use super::compaction::{read_deduplicated, rollup_and_identity_columns};
 use super::parquet::read_parquet_columns;
+use super::repeats::{superseded_files, Repeats};
 use super::rollup::{rollup_path_for, DayRollup, ROLLUP_SOURCE_COLUMNS, ROLLUP_TABLE};
 use super::{DayFiles, LakeError, LakeStore};
 use arrow::array::RecordBatch;
@@ -97,10 +98,11 @@ async fn summarise_day(
             return Ok(summary);
         }
     }
-    let orders = read_orders(lake, day).await?;
+    let (orders, repeats) = read_orders(lake, day).await?;
     let files_read = day.files.len();
     let (whole, inside) = tokio::task::spawn_blocking(move || {
-        let whole = DayRollup::from_orders(&orders, None)?;
+        let mut whole = DayRollup::from_orders(&orders, None)?;
+        whole.repeats = repeats;
         let inside = cut
             .map(|range| DayRollup::from_orders(&orders, Some(range)))
             .transpose()?;
@@ -152,47 +154,36 @@ async fn from_rollup(
     }))
 }
 
-/// The columns a de-duplication needs besides those of a roll-up.
-const FIRST_RECEIVED_COLUMNS: [&str; 3] = ["order_id", "received_at", "stream_seq"];
-
 /// A day's orders, each `order_id` once (the first received), with the columns a roll-up
-/// is made from.
+/// is made from, and the day's copies beyond the first. A compacted day without
+/// superseded orders is read as it is: compaction de-duplicated it.
 pub async fn read_orders(
     lake: &dyn LakeStore,
     day: &DayFiles,
-) -> Result<Vec<RecordBatch>, LakeError> {
-    let compacted = day.is_compacted();
-    let mut columns: Vec<&str> = ROLLUP_SOURCE_COLUMNS.to_vec();
-    if !compacted {
-        columns.extend(FIRST_RECEIVED_COLUMNS);
+) -> Result<(Vec<RecordBatch>, Repeats), LakeError> {
+    let superseded = superseded_files(lake, day.day).await?;
+    if day.is_compacted() && superseded.is_empty() {
+        let path = &day.files[0];
+        let orders = read_parquet_columns(path, lake.get(path).await?, &ROLLUP_SOURCE_COLUMNS)?;
+        return Ok((orders, Repeats::default()));
     }
-    let mut batches = Vec::new();
-    for path in &day.files {
-        batches.extend(read_parquet_columns(path, lake.get(path).await?, &columns)?);
+    let mut files = Vec::with_capacity(day.files.len() + superseded.len());
+    for path in day.files.iter().chain(&superseded) {
+        files.push((path.clone(), lake.get(path).await?));
     }
-    if compacted {
-        return Ok(batches); // de-duplicated when it was compacted
+    if files.is_empty() {
+        return Ok((Vec::new(), Repeats::default()));
     }
-    let path = day.files.first().cloned().unwrap_or_default();
-    let merged = arrow::compute::concat_batches(
-        &batches.first().map_or_else(
-            || std::sync::Arc::new(arrow::datatypes::Schema::empty()),
-            |b| b.schema(),
-        ),
-        &batches,
-    )
+    let folder = day.files.first().cloned().unwrap_or_default();
+    let deduplicated = tokio::task::spawn_blocking(move || {
+        read_deduplicated(&folder, files, &rollup_and_identity_columns())
+    })
+    .await
     .map_err(|e| LakeError::Format {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    if merged.num_rows() == 0 {
-        return Ok(Vec::new());
-    }
-    let unique = first_received_per_order(&merged).map_err(|e| LakeError::Format {
-        path,
-        message: e.to_string(),
-    })?;
-    Ok(vec![unique])
+        path: day.files.first().cloned().unwrap_or_default(),
+        message: format!("de-duplicating the day failed: {e}"),
+    })??;
+    Ok((vec![deduplicated.unique], deduplicated.repeats))
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod landing;
 mod local;
 mod mirrored;
 pub mod parquet;
+pub mod repeats;
 pub mod rollup;
 
 pub use adls::AdlsLake;
@@ -87,6 +88,10 @@ impl DayFiles {
     }
 }
 
+/// Ranges of at most this many days are listed a day at a time: a lookup of one order
+/// lists its day's folder, never the whole lake.
+const LISTED_DAY_BY_DAY: i64 = 7;
+
 /// The day partitions of `orders_enriched` that hold files, those of `days` only when
 /// given, in day order. Only Parquet files count: not folder entries, nor the hidden
 /// temporary files of puts in progress.
@@ -94,6 +99,17 @@ pub async fn day_partitions(
     lake: &dyn LakeStore,
     days: Option<&RangeInclusive<NaiveDate>>,
 ) -> Result<Vec<DayFiles>, LakeError> {
+    if let Some(range) = days.filter(|r| (*r.end() - *r.start()).num_days() < LISTED_DAY_BY_DAY) {
+        let mut partitions = Vec::new();
+        for day in range
+            .start()
+            .iter_days()
+            .take_while(|day| day <= range.end())
+        {
+            partitions.extend(day_files(lake, day).await?);
+        }
+        return Ok(partitions);
+    }
     let mut by_day: std::collections::BTreeMap<NaiveDate, Vec<String>> = Default::default();
     for path in lake.list(ORDERS_TABLE).await? {
         let name = file_name(&path);

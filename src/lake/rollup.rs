@@ -12,6 +12,7 @@
 //! depend on the day's orders only, so rolling a day up twice gives the same file.
 
 use super::parquet::write_parquet_with_metadata;
+use super::repeats::Repeats;
 use super::{day_of, LakeError, COMPACTED_PREFIX};
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanBuilder, Decimal128Builder,
@@ -303,6 +304,9 @@ pub struct GroupTotals {
 #[derive(Debug, Clone, Default)]
 pub struct DayRollup {
     pub groups: Vec<(GroupKey, GroupTotals)>,
+    /// The day's copies of orders beyond the first (`super::repeats`): set by whoever
+    /// de-duplicated the orders, kept in the file's metadata.
+    pub repeats: Repeats,
 }
 
 /// The columns of `orders_enriched` a roll-up is made from.
@@ -416,7 +420,10 @@ impl DayRollup {
             })
             .collect();
         groups.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(DayRollup { groups })
+        Ok(DayRollup {
+            groups,
+            repeats: Repeats::default(),
+        })
     }
 
     /// Orders of the day.
@@ -466,9 +473,14 @@ impl DayRollup {
 
     /// The roll-up as a Parquet file, its format named in the file's metadata.
     pub fn to_parquet(&self) -> Result<Bytes, LakeError> {
+        let [duplicates, conflicts] = self.repeats.metadata();
         write_parquet_with_metadata(
             &self.to_record_batch()?,
-            &[(ROLLUP_FORMAT_KEY, ROLLUP_FORMAT)],
+            &[
+                (ROLLUP_FORMAT_KEY, ROLLUP_FORMAT),
+                (duplicates.0, &duplicates.1),
+                (conflicts.0, &conflicts.1),
+            ],
             &["customers"],
         )
     }
@@ -478,22 +490,33 @@ impl DayRollup {
     pub fn from_parquet(path: &str, bytes: Bytes) -> Result<Option<DayRollup>, LakeError> {
         let builder =
             ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| format_error(path, e))?;
-        let format = builder
+        let pairs = builder
             .metadata()
             .file_metadata()
             .key_value_metadata()
-            .and_then(|pairs| pairs.iter().find(|kv| kv.key == ROLLUP_FORMAT_KEY))
-            .and_then(|kv| kv.value.clone());
-        if format.as_deref() != Some(ROLLUP_FORMAT) {
+            .cloned()
+            .unwrap_or_default();
+        let value_of = |key: &str| {
+            pairs
+                .iter()
+                .find(|kv| kv.key == key)
+                .and_then(|kv| kv.value.as_deref())
+        };
+        if value_of(ROLLUP_FORMAT_KEY) != Some(ROLLUP_FORMAT) {
             return Ok(None);
         }
+        let repeats = Repeats::from_metadata(
+            pairs
+                .iter()
+                .map(|kv| (kv.key.as_str(), kv.value.as_deref())),
+        );
         let reader = builder.build().map_err(|e| format_error(path, e))?;
         let mut groups = Vec::new();
         for batch in reader {
             let batch = batch.map_err(|e| format_error(path, e))?;
             groups.extend(rows_of(path, &batch)?);
         }
-        Ok(Some(DayRollup { groups }))
+        Ok(Some(DayRollup { groups, repeats }))
     }
 }
 

@@ -5,14 +5,15 @@
 //! figures, the check of this one, is `sql/duckdb/ledger.sql` (`ledger --verify`) and, in
 //! Azure, `sql/synapse/06_ledger.sql`.
 
+use super::file::StreamBooksDay;
 use super::{LakeDay, ReportWindowBounds};
 use crate::lake::day_summary::{rollup_files, summarise_days, DaySummary};
 use crate::lake::rollup::DayRollup;
 use crate::lake::{day_partitions, LakeError, LakeStore};
 use crate::population::StatePopulation;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashSet;
-use std::ops::RangeInclusive;
+use std::ops::{Range, RangeInclusive};
 
 /// The lake's figures of each day of `days` that has orders, counting `in_report`
 /// against `report` (`None`: no report, every landed order is outside it).
@@ -26,11 +27,24 @@ pub async fn lake_days(
     let rollups = rollup_files(lake).await?;
     let window = report.map(|r| r.window_start..r.window_end);
     let summaries = summarise_days(lake, &partitions, &rollups, window.clone()).await?;
+    Ok(books_of_days(&summaries, window.as_ref(), population)
+        .into_iter()
+        .map(|day| day.lake)
+        .collect())
+}
+
+/// The books of summarised days, counting `in_report` against `window` (`None`: no
+/// report), with each day's repeated orders.
+pub fn books_of_days(
+    summaries: &[DaySummary],
+    window: Option<&Range<DateTime<Utc>>>,
+    population: &[StatePopulation],
+) -> Vec<StreamBooksDay> {
     let reported: HashSet<&str> = population.iter().map(|p| p.state_code.as_str()).collect();
-    Ok(summaries
+    summaries
         .iter()
         .map(|summary| {
-            let covered = window.as_ref().is_some_and(|w| {
+            let covered = window.is_some_and(|w| {
                 let midnight = summary
                     .day
                     .and_hms_opt(0, 0, 0)
@@ -38,9 +52,12 @@ pub async fn lake_days(
                     .and_utc();
                 w.start <= midnight && midnight + chrono::Duration::days(1) <= w.end
             });
-            lake_day(summary, covered, &reported)
+            StreamBooksDay {
+                lake: lake_day(summary, covered, &reported),
+                repeats: summary.whole.repeats,
+            }
         })
-        .collect())
+        .collect()
 }
 
 /// Orders of `rollup` whose customer was found in a state of the population table.

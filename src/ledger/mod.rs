@@ -17,9 +17,11 @@
 //! `ledger --verify`), and from Synapse's `dbo.ledger` in Azure
 //! (`sql/synapse/06_ledger.sql`).
 
+mod file;
 mod lake;
 
-pub use lake::lake_days;
+pub use file::{books_file, books_schema, BooksContext, StreamBooksDay};
+pub use lake::{books_of_days, lake_days};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;

@@ -10,7 +10,10 @@ mod parse;
 mod pizza_type;
 
 pub use money::{cents_to_decimal_string, parse_price_cents, PriceError};
-pub use parse::{parse_orders, parse_timestamp, Rejection, MAX_BATCH_ORDERS, MAX_BODY_BYTES};
+pub use parse::{
+    parse_orders, parse_timestamp, DateRule, Rejection, DEFAULT_HORIZON_DAYS, MAX_BATCH_ORDERS,
+    MAX_BODY_BYTES,
+};
 pub use pizza_type::PizzaType;
 
 use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};

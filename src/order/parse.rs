@@ -18,6 +18,37 @@ pub const MAX_BATCH_ORDERS: usize = 1000;
 
 const MAX_QTY: i64 = 1000;
 const FUTURE_TOLERANCE: Duration = Duration::hours(1);
+/// How far back an order may be dated by default: the 12-month report window and a
+/// grace period of about a month for orders that arrive late (CONTRACT §3).
+pub const DEFAULT_HORIZON_DAYS: u32 = 400;
+
+/// The dates an order may carry when it is received (CONTRACT §3): at most an hour ahead
+/// of `now`, and no older than `horizon_days` before it. An order far older than any
+/// report it could count in is refused: its day would be a partition of its own in the
+/// lake, which every lake listing then pays for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateRule {
+    pub now: DateTime<Utc>,
+    pub horizon_days: u32,
+}
+
+impl DateRule {
+    pub fn new(now: DateTime<Utc>, horizon_days: u32) -> Self {
+        DateRule { now, horizon_days }
+    }
+
+    /// The oldest order time accepted.
+    pub fn oldest(&self) -> DateTime<Utc> {
+        self.now - Duration::days(i64::from(self.horizon_days))
+    }
+}
+
+/// The rule at `now` with the default horizon.
+impl From<DateTime<Utc>> for DateRule {
+    fn from(now: DateTime<Utc>) -> Self {
+        DateRule::new(now, DEFAULT_HORIZON_DAYS)
+    }
+}
 
 /// Why a request body was refused. `Malformed` is a 400, `Invalid` a 422.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,7 +112,8 @@ struct WireOrder<'a> {
 
 /// Parses a request body holding one order object or an array of 1..=1000 of them.
 /// All-or-nothing: the first bad element rejects the whole body, naming its index.
-pub fn parse_orders(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Order>, Rejection> {
+pub fn parse_orders(body: &[u8], dates: impl Into<DateRule>) -> Result<Vec<Order>, Rejection> {
+    let now = dates.into();
     let text = std::str::from_utf8(body)
         .map_err(|e| Rejection::Malformed(format!("body is not UTF-8: {e}")))?;
     match text.trim_start().as_bytes().first() {
@@ -97,7 +129,7 @@ pub fn parse_orders(body: &[u8], now: DateTime<Utc>) -> Result<Vec<Order>, Rejec
     }
 }
 
-fn parse_array(text: &str, now: DateTime<Utc>) -> Result<Vec<Order>, Rejection> {
+fn parse_array(text: &str, now: DateRule) -> Result<Vec<Order>, Rejection> {
     let elements: Vec<&RawValue> = serde_json::from_str(text).map_err(json_error)?;
     if elements.is_empty() {
         return Err(Rejection::body("the array holds no orders"));
@@ -115,7 +147,7 @@ fn parse_array(text: &str, now: DateTime<Utc>) -> Result<Vec<Order>, Rejection> 
         .collect()
 }
 
-fn parse_one(text: &str, now: DateTime<Utc>) -> Result<Order, Rejection> {
+fn parse_one(text: &str, now: DateRule) -> Result<Order, Rejection> {
     // serde would also fill the struct from an array, by position; the contract is an
     // object with named fields, and anything else is a rule break, not malformed JSON.
     if !text.trim_start().starts_with('{') {
@@ -170,22 +202,78 @@ fn required<'a>(field: &'static str, raw: Option<&'a RawValue>) -> Result<&'a st
     }
 }
 
-/// An integer literal (no fraction, no exponent, not a string).
+/// An integer as JSON Schema has it: a JSON number without a fractional part, however it
+/// is written (`7`, `7.0`, `7e0`, `0.7e1`); not a string. Judged on its digits, never
+/// through a float. A value beyond what `i128` holds saturates: it is out of every range
+/// checked.
 fn integer(field: &'static str, raw: Option<&RawValue>) -> Result<i128, Rejection> {
     let text = required(field, raw)?;
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Rejection::invalid(
+    integral_value(text).ok_or_else(|| {
+        Rejection::invalid(
             field,
             format!("{field} must be an integer, got {}", preview(text)),
-        ));
+        )
+    })
+}
+
+/// The value of a JSON number literal with no fractional part; `None` for anything else.
+fn integral_value(text: &str) -> Option<i128> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (mantissa, None),
+    };
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(whole) || fraction.is_some_and(|f| !all_digits(f)) {
+        return None;
     }
-    // Any literal longer than i128 can hold is out of every range we check.
-    Ok(text.parse::<i128>().unwrap_or(if text.starts_with('-') {
-        i128::MIN
+    let exponent: i64 = match exponent {
+        None => 0,
+        Some(e) => {
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if !all_digits(digits) {
+                return None;
+            }
+            let magnitude = digits.parse::<i64>().unwrap_or(i64::MAX / 2);
+            if e.starts_with('-') {
+                -magnitude
+            } else {
+                magnitude
+            }
+        }
+    };
+    // value = digits × 10^scale, digits without leading zeros
+    let fraction = fraction.unwrap_or("");
+    let joined = format!("{whole}{fraction}");
+    let digits = joined.trim_start_matches('0');
+    let scale = exponent.saturating_sub(fraction.len() as i64);
+    if digits.is_empty() {
+        return Some(0);
+    }
+    let significant = digits.trim_end_matches('0');
+    let trailing_zeros = (digits.len() - significant.len()) as i64;
+    if scale < 0 && trailing_zeros < -scale {
+        return None; // a fractional part that is not zero
+    }
+    let magnitude = if digits.len() as i64 + scale > 39 {
+        i128::MAX // more digits than i128 holds
+    } else if scale >= 0 {
+        let value = digits.parse::<i128>().unwrap_or(i128::MAX);
+        (0..scale)
+            .try_fold(value, |v, _| v.checked_mul(10))
+            .unwrap_or(i128::MAX)
     } else {
-        i128::MAX
-    }))
+        let kept = &digits[..(digits.len() as i64 + scale) as usize];
+        kept.parse::<i128>().unwrap_or(i128::MAX)
+    };
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 fn positive_id(field: &'static str, raw: Option<&RawValue>) -> Result<i64, Rejection> {
@@ -253,7 +341,7 @@ fn retail_price(raw: Option<&RawValue>) -> Result<i64, Rejection> {
     })
 }
 
-fn order_date(raw: Option<&RawValue>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Rejection> {
+fn order_date(raw: Option<&RawValue>, rule: DateRule) -> Result<DateTime<Utc>, Rejection> {
     let text = string("order_date", raw)?;
     let ts = parse_timestamp(text.trim()).ok_or_else(|| {
         Rejection::invalid(
@@ -272,10 +360,20 @@ fn order_date(raw: Option<&RawValue>, now: DateTime<Utc>) -> Result<DateTime<Utc
             "order_date must be in the years 1 to 9999",
         ));
     }
-    if ts > now + FUTURE_TOLERANCE {
+    if ts > rule.now + FUTURE_TOLERANCE {
         return Err(Rejection::invalid(
             "order_date",
             "order_date is more than 1 hour in the future",
+        ));
+    }
+    if ts < rule.oldest() {
+        return Err(Rejection::invalid(
+            "order_date",
+            format!(
+                "order_date is more than {} days in the past: orders dated before {} are refused (the order date horizon)",
+                rule.horizon_days,
+                rule.oldest().format("%Y-%m-%dT%H:%M:%SZ")
+            ),
         ));
     }
     Ok(ts)
@@ -399,6 +497,47 @@ mod tests {
         );
     }
 
+    /// JSON Schema's integer: any number without a fractional part, however written.
+    #[test]
+    fn integers_are_what_json_schema_calls_integers() {
+        for (written, value) in [
+            ("1252", 1252),
+            ("1252.0", 1252),
+            ("1252.000", 1252),
+            ("1.252e3", 1252),
+            ("1.252E+3", 1252),
+            ("12520e-1", 1252),
+            ("0.1252e4", 1252),
+            ("9223372036854775807.0", i64::MAX),
+        ] {
+            let body = with("order_id", written);
+            let orders =
+                parse_orders(body.as_bytes(), now()).unwrap_or_else(|e| panic!("{written}: {e}"));
+            assert_eq!(orders[0].order_id, value, "{written}");
+        }
+        assert_eq!(integral_value("-3e2"), Some(-300));
+        assert_eq!(integral_value("1e999999999999999999999"), Some(i128::MAX));
+        assert_eq!(integral_value("1.5e0"), None);
+        assert_eq!(integral_value("1."), None);
+        assert_eq!(integral_value(".5"), None);
+        assert_eq!(integral_value("1e"), None);
+        assert_eq!(integral_value("true"), None);
+    }
+
+    #[test]
+    fn the_date_horizon_refuses_orders_older_than_it() {
+        let rule = DateRule::new(now(), 30);
+        let ok = with("order_date", "\"2026-05-16T12:00:00Z\"");
+        assert!(parse_orders(ok.as_bytes(), rule).is_ok());
+        let old = with("order_date", "\"2026-05-16T11:59:59.999999Z\"");
+        let refused = parse_orders(old.as_bytes(), rule).unwrap_err().to_string();
+        assert!(
+            refused.contains("more than 30 days in the past")
+                && refused.contains("2026-05-16T12:00:00Z"),
+            "{refused}"
+        );
+    }
+
     #[test]
     fn future_tolerance_is_one_hour() {
         let ok = with("order_date", "\"2026-06-15T13:00:00Z\"");
@@ -422,8 +561,10 @@ mod tests {
                 "between 1 and",
             ),
             ("order_id", "1.5", "must be an integer"),
-            ("order_id", "1.0", "must be an integer"),
-            ("order_id", "1e3", "must be an integer"),
+            ("order_id", "1.25e1", "must be an integer"),
+            ("order_id", "125e-1", "must be an integer"),
+            ("order_id", "1e400", "between 1 and"),
+            ("order_id", "0.0", "between 1 and"),
             ("order_id", "\"7\"", "must be an integer"),
             ("order_id", "true", "must be an integer"),
             ("customer_id", "<absent>", "customer_id is required"),
@@ -451,6 +592,16 @@ mod tests {
             // found by the fuzzer (fuzz/regressions/parse_orders/)
             ("order_date", "\"2026-06-15T12:59:60.5Z\"", "in the future"),
             ("order_date", "\"-0001-01-01T00:00:00\"", "years 1 to 9999"),
+            (
+                "order_date",
+                "\"0001-01-01T00:00:00Z\"",
+                "more than 400 days in the past",
+            ),
+            (
+                "order_date",
+                "\"2025-05-11T11:59:59Z\"",
+                "before 2025-05-11T12:00:00Z",
+            ),
         ];
         for (field, value, needle) in cases {
             let body = with(field, value);
@@ -577,7 +728,7 @@ mod tests {
             upper in any::<bool>(),
             qty in 1i32..=1000,
             cents in 0i64..=100_000_000,
-            secs in 0i64..1_780_000_000,
+            secs in 1_747_000_000i64..1_780_000_000,
         ) {
             let pizza = PizzaType::ALL[type_index];
             let spelled = if upper { pizza.as_str().to_uppercase() } else { pizza.as_str().to_string() };

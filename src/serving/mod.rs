@@ -2,19 +2,22 @@
 //! on-demand refresh, health, metrics and the dashboard page. In Azure, Power BI reads
 //! the report from Synapse instead, so these routes exist only in `dev`.
 
+mod guard;
 mod ledger;
 mod report_cache;
 
+pub use guard::guard;
 pub use ledger::{default_days, EmbeddedBooks, LedgerError};
 pub use report_cache::{ReportCache, ServedReports};
 
 use crate::api_error::ApiError;
 use crate::metrics::Metrics;
 use crate::population::StatePopulation;
+use crate::server::read_body;
 use crate::stream::EmbeddedLog;
-use crate::summary::{Refresh, RefreshOptions, ReportWindow, SummaryError};
+use crate::summary::{Refresh, RefreshOptions, RefreshRequest, ReportWindow, SummaryError};
 use crate::warehouse::Warehouse;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -70,10 +73,10 @@ pub fn router(state: ServingState) -> Router {
 
 /// The report as served now; a warehouse that cannot be read answers 503.
 fn current_report(state: &ServingState) -> Result<Arc<ReportCache>, ApiError> {
-    state.report.current().map_err(|e| {
-        tracing::error!(error = %e, "the served report could not be read");
-        ApiError::Unavailable("the report could not be read; retry".into())
-    })
+    state
+        .report
+        .current()
+        .map_err(|e| ApiError::backend("the report could not be read; retry", &e))
 }
 
 async fn dashboard() -> Html<&'static str> {
@@ -203,12 +206,10 @@ async fn order(
         Ok(None) => Err(ApiError::NotFound(format!(
             "order {order_id} is not in the warehouse (yet)"
         ))),
-        Err(e) => {
-            tracing::error!(error = %e, order_id, "order lookup failed");
-            Err(ApiError::Unavailable(
-                "the warehouse could not be read; retry".into(),
-            ))
-        }
+        Err(e) => Err(ApiError::backend(
+            "the warehouse could not be read; retry",
+            e.as_ref(),
+        )),
     }
 }
 
@@ -229,10 +230,11 @@ async fn ledger(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     let days = ledger_days(&state, query)?;
-    let ledger = state.books.ledger(days).await.map_err(|e| {
-        tracing::error!(error = %e, "the ledger could not be read");
-        ApiError::Unavailable("the ledger could not be read; retry".into())
-    })?;
+    let ledger = state
+        .books
+        .ledger(days)
+        .await
+        .map_err(|e| ApiError::backend("the ledger could not be read; retry", &e))?;
     Ok(Json(ledger).into_response())
 }
 
@@ -260,10 +262,10 @@ fn ledger_days(
         (Some(from), None) => (from, Utc::now().date_naive().max(from)),
         (None, Some(to)) => (to.checked_sub_signed(year).unwrap_or(to), to),
         (None, None) => {
-            let report = state.books.report_window().map_err(|e| {
-                tracing::error!(error = %e, "the served report could not be read");
-                ApiError::Unavailable("the report could not be read; retry".into())
-            })?;
+            let report = state
+                .books
+                .report_window()
+                .map_err(|e| ApiError::backend("the report could not be read; retry", &e))?;
             let days = default_days(report, Utc::now().date_naive());
             (*days.start(), *days.end())
         }
@@ -283,63 +285,32 @@ fn ledger_days(
 
 /// Runs the summary now (optionally for an explicit `as_of`, optionally verified) and
 /// answers when the new table is what readers see.
-async fn refresh(State(state): State<ServingState>, body: Bytes) -> Result<Response, ApiError> {
-    let (window, options) = refresh_request(&body, state.report_tz)?;
+async fn refresh(State(state): State<ServingState>, body: Body) -> Result<Response, ApiError> {
+    let body = read_body(body, ADMIN_BODY_LIMIT).await?;
+    let request = RefreshRequest::parse(&body)?;
+    let window = match request.as_of {
+        Some(as_of) => ReportWindow::ending_at(as_of, state.report_tz),
+        None => ReportWindow::nightly(Utc::now(), state.report_tz),
+    };
+    let options = RefreshOptions {
+        verify: request.verify,
+    };
     match state.summary.refresh(window, options).await {
         Ok(report) => Ok(Json(report).into_response()),
-        Err(SummaryError::Mismatch { engine, difference }) => {
-            let said =
-                format!("verification failed: the report core and {engine} disagree: {difference}");
+        Err(mismatch @ SummaryError::Mismatch { .. }) => {
+            let said = mismatch.to_string();
             tracing::error!("{said}; the previous report stays");
             Err(ApiError::VerificationFailed(said))
         }
-        Err(e) => {
-            tracing::error!(error = %e, "refresh failed");
-            Err(ApiError::Unavailable(format!("refresh failed: {e}")))
-        }
-    }
-}
-
-fn refresh_request(body: &[u8], tz: Tz) -> Result<(ReportWindow, RefreshOptions), ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok((
-            ReportWindow::nightly(Utc::now(), tz),
-            RefreshOptions::default(),
-        ));
-    }
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::Unprocessable(
-            r#"the body must be a JSON object, e.g. {"as_of": "2026-12-03T00:00:00Z"}, or empty"#
-                .to_string(),
-        ));
-    }
-    let verify = match value.get("verify") {
-        None | Some(serde_json::Value::Null) => false,
-        Some(serde_json::Value::Bool(verify)) => *verify,
-        Some(_) => {
-            return Err(ApiError::Unprocessable(
-                "verify must be true or false".to_string(),
-            ))
-        }
-    };
-    Ok((refresh_window(&value, tz)?, RefreshOptions { verify }))
-}
-
-fn refresh_window(value: &serde_json::Value, tz: Tz) -> Result<ReportWindow, ApiError> {
-    match value.get("as_of") {
-        None | Some(serde_json::Value::Null) => Ok(ReportWindow::nightly(Utc::now(), tz)),
-        Some(serde_json::Value::String(text)) => crate::order::parse_timestamp(text.trim())
-            .map(|as_of| ReportWindow::ending_at(as_of, tz))
-            .ok_or_else(|| {
-                ApiError::Unprocessable(format!("as_of {text:?} is not an RFC 3339 timestamp"))
-            }),
-        Some(_) => Err(ApiError::Unprocessable(
-            "as_of must be an RFC 3339 string".to_string(),
+        Err(e) => Err(ApiError::backend(
+            "the report could not be built; the previous one is still served, retry",
+            &e,
         )),
     }
 }
+
+/// The largest admin request body: a few small fields.
+const ADMIN_BODY_LIMIT: usize = 4096;
 
 async fn healthz() -> Response {
     Json(json!({"status": "ok"})).into_response()
@@ -356,46 +327,4 @@ async fn metrics(State(state): State<ServingState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
-}
-
-/// Requires `key` on the writing endpoints (`POST /api/orders`, `/admin/*`) when one is
-/// configured; reading the report, health and metrics stay open. The key is accepted as
-/// `x-functions-key` (the header Azure Functions uses for function keys) or as
-/// `Authorization: Bearer <key>`.
-pub fn require_key(app: Router, key: Option<String>) -> Router {
-    let Some(key) = key.filter(|k| !k.is_empty()) else {
-        return app;
-    };
-    let key = Arc::new(key);
-    app.layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
-        let key = key.clone();
-        async move {
-            let path = request.uri().path();
-            let writes = (request.method() == axum::http::Method::POST && path == "/api/orders") || path.starts_with("/admin/");
-            if writes && !presents_key(request.headers(), &key) {
-                return ApiError::Unauthorized(
-                    "this endpoint needs the API key: send it as x-functions-key or Authorization: Bearer".into(),
-                )
-                .into_response();
-            }
-            next.run(request).await
-        }
-    }))
-}
-
-fn presents_key(headers: &HeaderMap, key: &str) -> bool {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let function_key = headers.get("x-functions-key").and_then(|v| v.to_str().ok());
-    [bearer, function_key]
-        .into_iter()
-        .flatten()
-        .any(|given| constant_time_eq(given.as_bytes(), key.as_bytes()))
-}
-
-/// Compares without an early exit, so the time taken says nothing about the key.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -10,6 +10,7 @@
 //! are appended; the lake keeps each `order_id` once (compaction, and the
 //! `orders_enriched` view in Synapse), as CONTRACT §5 asks of at-least-once landing.
 
+use super::backlog::PartitionState;
 use super::{OrderStream, PublishOutcome, StreamError};
 use crate::order::OrderEvent;
 use azure_core::credentials::TokenCredential;
@@ -152,6 +153,34 @@ impl EventHubsStream {
                 .map_err(|e| unavailable(&self.hub, e))?;
         }
         Ok(())
+    }
+}
+
+impl EventHubsStream {
+    /// Each partition of the hub as Event Hubs sees it now: the stream side of the
+    /// backlog (`super::backlog`).
+    pub async fn partition_states(&self) -> Result<Vec<(String, PartitionState)>, StreamError> {
+        let producer = self.producer().await?;
+        let hub = producer
+            .get_eventhub_properties()
+            .await
+            .map_err(|e| unavailable(&self.hub, e))?;
+        let mut states = Vec::with_capacity(hub.partition_ids.len());
+        for id in hub.partition_ids {
+            let partition = producer
+                .get_partition_properties(&id)
+                .await
+                .map_err(|e| unavailable(&self.hub, e))?;
+            states.push((
+                id,
+                PartitionState {
+                    beginning_sequence_number: partition.beginning_sequence_number,
+                    last_enqueued_sequence_number: partition.last_enqueued_sequence_number,
+                    is_empty: partition.is_empty,
+                },
+            ));
+        }
+        Ok(states)
     }
 }
 

@@ -4,10 +4,12 @@
 //! A publish resolves only once the order is durable (fsync'd / acknowledged): the
 //! 202 that follows is a promise that the order reaches the warehouse.
 
+pub mod backlog;
 #[cfg(feature = "embedded")]
 mod embedded_log;
 mod event_hubs;
 
+pub use backlog::{Backlog, StreamBacklog};
 #[cfg(feature = "embedded")]
 pub use embedded_log::{
     door_ledger, order_days_of, EmbeddedLog, LogBatch, LogError, LogEvent, LogStats,

@@ -23,6 +23,7 @@ use crate::lake::{
     compact_days, day_files, day_partitions, needs_compaction, CompactionReport, CompactionTurn,
     DayFiles, LakeGate, LakeStore,
 };
+use crate::ledger::{books_of_days, StreamBooksDay};
 use crate::population::StatePopulation;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -41,6 +42,8 @@ pub struct CoreReport {
     pub order_files: Vec<String>,
     /// What bringing the window's days up to date did (nothing when read as they are).
     pub compaction: CompactionReport,
+    /// The books of the days read, counted against the window.
+    pub books: Vec<StreamBooksDay>,
 }
 
 /// How the window's days were read.
@@ -147,12 +150,14 @@ async fn count_and_rank(
     // The lake and the warehouses keep microseconds.
     let refreshed_at = crate::order::truncate_to_micros(refreshed_at);
     let rows = rank(figures, population, window, refreshed_at)?;
+    let books = books_of_days(summaries, Some(&(window.start..window.end)), population);
     Ok(CoreReport {
         rows,
         days,
         files_read,
         order_files,
         compaction: CompactionReport::default(),
+        books,
     })
 }
 

@@ -13,6 +13,7 @@
 mod build;
 mod refresh;
 pub mod report;
+mod request;
 mod runs;
 mod synapse;
 mod window;
@@ -20,7 +21,11 @@ mod window;
 pub use build::{build_report, build_report_as_is, per_adult_micro_usd, CoreReport, DaysRead};
 pub use refresh::{Refresh, RefreshOptions, Verified};
 pub use report::{first_difference, report_file, report_schema, ReportRow, ReportWindowInfo};
-pub use runs::{run_file, run_id, stale_run_files, REPORT_FILE_NAME, REPORT_RUNS, RUNS_KEPT};
+pub use request::{RefreshRequest, RequestError, AS_OF_YEARS};
+pub use runs::{
+    ledger_file, run_file, run_id, stale_run_files, LEDGER_FILE_NAME, LEDGER_RUNS,
+    REPORT_FILE_NAME, REPORT_RUNS, RUNS_KEPT,
+};
 pub use synapse::{
     publish_batches, read_last_build, verify_query, write_last_build, SynapseWarehouse, LAST_BUILD,
     PUBLISH_SQL, VERIFY_SQL,
@@ -61,7 +66,9 @@ pub enum SummaryError {
     #[error("a worker of the report core failed")]
     Worker(#[source] tokio::task::JoinError),
     /// `--verify`: the warehouse's own SQL gives another report than the core.
-    #[error("verification failed: the report core and {engine} disagree: {difference}")]
+    #[error(
+        "state_top_pizzas verification failed: the report core and {engine} disagree: {difference}"
+    )]
     Mismatch {
         engine: &'static str,
         difference: String,
@@ -115,6 +122,9 @@ pub struct BuiltReport {
     /// The lake path of the report's Parquet file (`reports/state_top_pizzas/run=…/`).
     pub file: String,
     pub rows: Vec<ReportRow>,
+    /// The books of the window's UTC days, as the lake and the stream show them: what
+    /// Azure publishes as `dbo.ledger` (embedded, the books are read live instead).
+    pub books: Vec<crate::ledger::StreamBooksDay>,
 }
 
 /// Where `state_top_pizzas` reaches its readers, and the SQL engine that recomputes it

@@ -5,7 +5,7 @@
 
 use super::build::{build_report, build_report_as_is, CoreReport};
 use super::report::{first_difference, report_file};
-use super::runs::{run_file, run_id, stale_run_files, REPORT_RUNS, RUNS_KEPT};
+use super::runs::{run_file, run_id, stale_run_files, RUNS_KEPT, RUN_TABLES};
 use super::{BuiltReport, RefreshReport, ReportWarehouse, ReportWindow, SummaryError};
 use crate::lake::{LakeGate, LakeStore};
 use crate::metrics::Metrics;
@@ -139,6 +139,7 @@ impl Refresh {
             run_id,
             file,
             rows: core.rows.clone(),
+            books: core.books.clone(),
         })
     }
 
@@ -146,12 +147,16 @@ impl Refresh {
     /// correctness: it is logged, and the next build tries again.
     async fn remove_stale_runs(&self) {
         let result = async {
-            let files = self.lake.list(REPORT_RUNS).await?;
-            let stale = stale_run_files(&files, RUNS_KEPT);
-            for file in &stale {
-                self.lake.delete(file).await?;
+            let mut removed = 0;
+            for table in RUN_TABLES {
+                let files = self.lake.list(table).await?;
+                let stale = stale_run_files(table, &files, RUNS_KEPT);
+                for file in &stale {
+                    self.lake.delete(file).await?;
+                }
+                removed += stale.len();
             }
-            Ok::<_, crate::lake::LakeError>(stale.len())
+            Ok::<_, crate::lake::LakeError>(removed)
         }
         .await;
         match result {

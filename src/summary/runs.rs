@@ -1,7 +1,8 @@
 //! Report runs in the lake: each build writes its report as one Parquet file into a
 //! folder of its own, `reports/state_top_pizzas/run=<run_id>/state_top_pizzas.parquet`,
-//! which the warehouse then publishes. The newest runs are kept (a query that began
-//! before the switch still reads the previous one); older ones are removed.
+//! which the warehouse then publishes; in Azure the books of the same build go beside it
+//! in `reports/ledger/run=<run_id>/ledger.parquet`. The newest runs are kept (a query
+//! that began before the switch still reads the previous one); older ones are removed.
 
 use chrono::{DateTime, Utc};
 
@@ -9,6 +10,12 @@ use chrono::{DateTime, Utc};
 pub const REPORT_RUNS: &str = "reports/state_top_pizzas";
 /// The report file's name inside its run folder.
 pub const REPORT_FILE_NAME: &str = "state_top_pizzas.parquet";
+/// Folder of the books' runs (Azure), one `run=<run_id>/` folder per build.
+pub const LEDGER_RUNS: &str = "reports/ledger";
+/// The books file's name inside its run folder.
+pub const LEDGER_FILE_NAME: &str = "ledger.parquet";
+/// Every table of runs, for the clean-up.
+pub const RUN_TABLES: [&str; 2] = [REPORT_RUNS, LEDGER_RUNS];
 /// Runs whose files are kept: the newest, and the one before it for queries that
 /// started before the switch.
 pub const RUNS_KEPT: usize = 2;
@@ -24,12 +31,17 @@ pub fn run_file(run_id: &str) -> String {
     format!("{REPORT_RUNS}/run={run_id}/{REPORT_FILE_NAME}")
 }
 
-/// The files of runs older than the newest `keep` runs.
-pub fn stale_run_files(files: &[String], keep: usize) -> Vec<String> {
+/// The lake path of a run's books file.
+pub fn ledger_file(run_id: &str) -> String {
+    format!("{LEDGER_RUNS}/run={run_id}/{LEDGER_FILE_NAME}")
+}
+
+/// The files of `table`'s runs older than its newest `keep` runs.
+pub fn stale_run_files(table: &str, files: &[String], keep: usize) -> Vec<String> {
     // A run's files sit below its folder; the folder's own entry (which ADLS Gen2 lists,
     // and keeps once emptied) is not a file and is never deleted here.
     let run_of = |file: &str| -> Option<String> {
-        let rest = file.strip_prefix(REPORT_RUNS)?.strip_prefix("/run=")?;
+        let rest = file.strip_prefix(table)?.strip_prefix("/run=")?;
         let (run, name) = rest.split_once('/')?;
         (!run.is_empty() && !name.is_empty() && !name.ends_with('/')).then(|| run.to_string())
     };
@@ -68,8 +80,8 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        assert_eq!(stale_run_files(&files, 2), files[..2].to_vec());
-        assert!(stale_run_files(&files[2..4], 2).is_empty());
+        assert_eq!(stale_run_files(REPORT_RUNS, &files, 2), files[..2].to_vec());
+        assert!(stale_run_files(REPORT_RUNS, &files[2..4], 2).is_empty());
     }
 
     #[test]
@@ -89,7 +101,7 @@ mod tests {
         ]
         .to_vec();
         assert_eq!(
-            stale_run_files(&listing, 2),
+            stale_run_files(REPORT_RUNS, &listing, 2),
             [format!("{runs}/run=20261123T020000000000Z/part-1.parquet")]
         );
     }

@@ -2,17 +2,22 @@
 //! file to Power BI and recomputes the report from the orders as a check, signed in as
 //! the Function App's managed identity.
 //!
-//! - Publishing runs `sql/synapse/05_publish_state_summary.sql`: an external table over
-//!   the run's folder, then the `dbo.state_top_pizzas` view switched to it in one
-//!   statement, so Power BI reads the old report or the new one, never a mix.
+//! - Publishing writes the build's books beside the report (`crate::ledger::books_file`,
+//!   with the stream's backlog when it can be read), then runs
+//!   `sql/synapse/05_publish_state_summary.sql`: an external table over each run folder,
+//!   then the `dbo.state_top_pizzas` and `dbo.ledger` views switched to them, one
+//!   statement each, so Power BI reads the old report or the new one, never a mix.
 //! - The check runs `sql/synapse/07_verify_state_summary.sql`, the report's definition in
 //!   T-SQL over the window's order rows.
 //! - The last build is recorded in the lake ([`LAST_BUILD`]) for the hourly timer.
 
 use super::report::ReportRow;
+use super::runs::ledger_file;
 use super::{BuiltReport, RefreshReport, ReportWarehouse, ReportWindow, SummaryError};
 use crate::lake::LakeStore;
+use crate::ledger::{books_file, BooksContext};
 use crate::sql_script::{batches, fill, ValueRule};
+use crate::stream::StreamBacklog;
 use crate::tds::{Statement, TdsClient, TdsSession};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -28,6 +33,8 @@ pub const VERIFY_SQL: &str = include_str!("../../sql/synapse/07_verify_state_sum
 pub struct SynapseWarehouse {
     session: TdsSession,
     lake: Arc<dyn LakeStore>,
+    /// Where the books' `stream_backlog` comes from (`None`: published as unknown).
+    backlog: Option<Arc<dyn StreamBacklog>>,
 }
 
 /// What the last successful build was (its [`RefreshReport`] as JSON), written once the
@@ -42,14 +49,9 @@ fn literal(at: DateTime<Utc>) -> String {
 /// The publishing batches for one build, in order. Values go in as checked literals: DDL
 /// takes no parameters.
 pub fn publish_batches(report: &BuiltReport) -> Result<Vec<String>, SummaryError> {
-    let (start, end) = (literal(report.window.start), literal(report.window.end));
     let script = fill(
         PUBLISH_SQL,
-        &[
-            ("run_id", &report.run_id, ValueRule::Identifier),
-            ("window_start", &start, ValueRule::Timestamp),
-            ("window_end", &end, ValueRule::Timestamp),
-        ],
+        &[("run_id", &report.run_id, ValueRule::Identifier)],
     )?;
     Ok(batches(&script))
 }
@@ -73,7 +75,42 @@ pub fn verify_query(window: &ReportWindow) -> Result<String, SummaryError> {
 
 impl SynapseWarehouse {
     pub fn new(session: TdsSession, lake: Arc<dyn LakeStore>) -> Self {
-        SynapseWarehouse { session, lake }
+        SynapseWarehouse {
+            session,
+            lake,
+            backlog: None,
+        }
+    }
+
+    /// The books published with each report carry the stream's backlog read here.
+    pub fn with_backlog(self, backlog: Arc<dyn StreamBacklog>) -> Self {
+        SynapseWarehouse {
+            backlog: Some(backlog),
+            ..self
+        }
+    }
+
+    /// Writes the build's books into their run folder, for `dbo.ledger`.
+    async fn write_books(&self, report: &BuiltReport) -> Result<(), SummaryError> {
+        let stream_backlog = match &self.backlog {
+            Some(backlog) => match backlog.backlog().await {
+                Ok(backlog) => Some(backlog.waiting()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "stream backlog unknown: the books say NULL");
+                    None
+                }
+            },
+            None => None,
+        };
+        let context = BooksContext {
+            window_start: report.window.start,
+            window_end: report.window.end,
+            stream_backlog,
+            written_at: report.refreshed_at,
+        };
+        let file = books_file(&report.books, context)?;
+        self.lake.put(&ledger_file(&report.run_id), file).await?;
+        Ok(())
     }
 
     async fn run_batch(&self, batch: String) -> Result<(), SummaryError> {
@@ -99,6 +136,7 @@ impl SynapseWarehouse {
             run = report.run_id,
             "publishing state_top_pizzas in Synapse"
         );
+        self.write_books(report).await?;
         for batch in publish_batches(report)? {
             self.run_batch(batch).await?;
         }
@@ -253,7 +291,7 @@ mod tests {
         // The record is no run's file: the clean-up of old runs never removes it.
         let listed = lake.list(super::super::REPORT_RUNS).await.unwrap();
         assert!(
-            super::super::stale_run_files(&listed, 0).is_empty(),
+            super::super::stale_run_files(super::super::REPORT_RUNS, &listed, 0).is_empty(),
             "{listed:?}"
         );
         lake.put(LAST_BUILD, bytes::Bytes::from_static(b"{"))
@@ -279,14 +317,15 @@ mod tests {
             file: super::super::run_file(&run_id),
             run_id: run_id.clone(),
             rows: Vec::new(),
+            books: Vec::new(),
         };
         let batches = publish_batches(&report).expect("the script fills");
-        assert_eq!(batches.len(), 4, "table, view switch, books, clean-up");
+        assert_eq!(batches.len(), 5, "two tables, two view switches, clean-up");
         assert!(batches.iter().all(|b| !b.contains("{{")));
         let all = batches.join("\n");
         assert!(all.contains(&format!("state_top_pizzas_{run_id}")));
         assert!(all.contains(&format!("'reports/state_top_pizzas/run={run_id}/'")));
-        assert!(all.contains("2025-11-25T00:00:00.000000"));
+        assert!(all.contains(&format!("'reports/ledger/run={run_id}/'")));
         let check = verify_query(&window).unwrap();
         assert!(!check.contains("{{"));
         assert!(

@@ -130,6 +130,10 @@ param alertEmail string
 @minValue(0)
 param orderApi5xxAlertThreshold int = 0
 
+@description('Events waiting in Event Hubs for enrich_orders above which the stream-backlog alert fires (about 30 minutes of orders at 1 million a day).')
+@minValue(0)
+param streamBacklogAlertThreshold int = 20000
+
 @description('SYNAPSE_DATABASE: the serverless database created by sql/synapse/01_database.sql.')
 param synapseDatabaseName string = 'pizza_warehouse'
 
@@ -172,6 +176,7 @@ module storage 'modules/storage.bicep' = {
   name: 'storage'
   params: {
     location: location
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     lakeAccountName: names.lakeAccount
     hostAccountName: names.hostAccount
     tags: allTags
@@ -182,6 +187,7 @@ module eventHubs 'modules/eventhubs.bicep' = {
   name: 'eventhubs'
   params: {
     location: location
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     namespaceName: names.eventHubsNamespace
     hubName: 'orders'
     consumerGroupName: 'enrich'
@@ -196,6 +202,7 @@ module sql 'modules/sql.bicep' = {
   name: 'sql'
   params: {
     location: location
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     serverName: names.sqlServer
     databaseName: 'pizza'
     adminLogin: adminLogin
@@ -204,6 +211,7 @@ module sql 'modules/sql.bicep' = {
     maxVCores: sqlMaxVCores
     autoPauseDelayMinutes: sqlAutoPauseDelayMinutes
     clientIpAddress: clientIpAddress
+    alertEmail: alertEmail
     tags: allTags
   }
 }
@@ -212,6 +220,7 @@ module synapse 'modules/synapse.bicep' = {
   name: 'synapse'
   params: {
     location: location
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     workspaceName: names.synapse
     defaultDataLakeAccountUrl: storage.outputs.lakeDfsEndpoint
     defaultDataLakeAccountId: resourceId('Microsoft.Storage/storageAccounts', names.lakeAccount)
@@ -279,6 +288,7 @@ module alerts 'modules/alerts.bicep' = {
     eventHubsNamespaceName: eventHubs.outputs.namespaceName
     reportTimeZone: reportTimeZone
     orderApi5xxThreshold: orderApi5xxAlertThreshold
+    streamBacklogThreshold: streamBacklogAlertThreshold
     tags: allTags
   }
 }

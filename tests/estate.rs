@@ -27,6 +27,7 @@ const HOST_SETS_IT: &str = "FUNCTIONS_CUSTOMHANDLER_PORT";
 /// learn.microsoft.com/azure/role-based-access-control/built-in-roles).
 const EVENT_HUBS_DATA_SENDER: &str = "2b629674-e913-4c01-ae53-ef4638d8f975";
 const EVENT_HUBS_DATA_RECEIVER: &str = "a638d3c7-ab3a-418d-83e6-5f17a39d4fde";
+const STORAGE_BLOB_DATA_READER: &str = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
 const STORAGE_BLOB_DATA_CONTRIBUTOR: &str = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
 const STORAGE_BLOB_DATA_OWNER: &str = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
 
@@ -354,13 +355,19 @@ fn every_identity_has_its_roles_by_built_in_role_id() {
             "Storage Blob Data Contributor",
             STORAGE_BLOB_DATA_CONTRIBUTOR,
             "functionPrincipalId",
-            "lakeAccount",
+            "lakeContainer",
         ),
         (
-            "Storage Blob Data Contributor",
-            STORAGE_BLOB_DATA_CONTRIBUTOR,
+            "Storage Blob Data Reader",
+            STORAGE_BLOB_DATA_READER,
             "synapsePrincipalId",
-            "lakeAccount",
+            "lakeContainer",
+        ),
+        (
+            "Storage Blob Data Reader",
+            STORAGE_BLOB_DATA_READER,
+            "synapsePrincipalId",
+            "referenceContainer",
         ),
         (
             "Storage Blob Data Owner",
@@ -381,6 +388,14 @@ fn every_identity_has_its_roles_by_built_in_role_id() {
             found,
             "no assignment of {role} ({guid}) to {principal} on {scope}"
         );
+    }
+    // Nothing holds a data role on the whole lake account: each role names a container.
+    assert!(
+        !blocks.iter().any(|b| b.contains("scope: lakeAccount\n")),
+        "a role on the whole lake account"
+    );
+    for container in ["'lake'", "'reference'", "'synapse'"] {
+        assert!(roles.contains(&format!("name: {container}\n")), "{container}");
     }
     // The scopes are the resources of the estate.
     assert!(roles.contains("'Microsoft.EventHub/namespaces/eventhubs@"));
@@ -746,12 +761,13 @@ fn every_alert_is_wired_tied_to_what_the_handler_writes_and_explained_to_operato
         "src/functions/enrich_orders.rs",
         "src/functions/build_state_summary.rs",
         "src/functions/verify_state_summary.rs",
+        "src/stream/backlog.rs",
     ]
     .iter()
     .map(|f| fs::read_to_string(repo().join(f)).expect(f))
     .collect();
     let lines = alert_lines(&alerts);
-    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!(lines.len(), 7, "{lines:?}");
     for (name, line) in &lines {
         assert!(
             handler.contains(&format!("\"{line}")),
@@ -768,6 +784,7 @@ fn every_alert_is_wired_tied_to_what_the_handler_writes_and_explained_to_operato
         "report-not-built",
         "report-verification-failed",
         "events-quarantined",
+        "stream-backlog",
         "order-api-5xx",
     ] {
         assert!(

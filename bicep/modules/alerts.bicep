@@ -1,5 +1,5 @@
 // Alerts: operators hear about a breach before the business does. One action group
-// (e-mail) and seven rules; docs/OPERATIONS.md ("Alerts") says what each one means and
+// (e-mail) and eight rules; docs/OPERATIONS.md ("Alerts") says what each one means and
 // the first step to take.
 //
 // | rule                          | signal                                                   |
@@ -15,6 +15,8 @@
 // | report-not-built              | no report built by 03:00 in the report time zone         |
 // | report-verification-failed    | the weekly verification found the report core and        |
 // |                               | Synapse's SQL disagree, or could not run                  |
+// | stream-backlog                | more events wait in Event Hubs than the threshold, or the |
+// |                               | backlog could not be read (the hourly line says which)    |
 // | order-api-5xx                 | POST /api/orders answered 5xx (orders refused)           |
 //
 // The log rules read Application Insights: `requests` (one row per function invocation,
@@ -44,6 +46,10 @@ param reportTimeZone string
 @description('POST /api/orders 5xx answers in 5 minutes above which the alert fires (0: any).')
 @minValue(0)
 param orderApi5xxThreshold int = 0
+
+@description('Events waiting in Event Hubs (not yet checkpointed by enrich_orders) above which the stream-backlog alert fires.')
+@minValue(0)
+param streamBacklogThreshold int = 20000
 
 @description('Name prefix of the alert resources.')
 param namePrefix string
@@ -82,6 +88,8 @@ var lagLine = 'enrich lag:'
 var quarantinedLine = 'unreadable invocation kept in quarantine'
 var verificationFailedLine = 'state_top_pizzas verification failed'
 var quarantinedEventsLine = 'QUARANTINED'
+var backlogLine = 'stream backlog:'
+var backlogUnknownLine = 'stream backlog unknown'
 
 var enrichFailuresQuery = '''
 union
@@ -121,6 +129,15 @@ var verificationFailedQuery = '''
 union
   (requests | where operation_Name == 'verify_state_summary' and success == false),
   (traces | where message has 'state_top_pizzas' and message contains '{{failed}}')
+'''
+
+// The hourly tick says the backlog in its Logs: "stream backlog: N events not yet landed".
+var streamBacklogQuery = '''
+traces
+| where operation_Name == 'build_state_summary'
+| where message startswith '{{unknown}}'
+    or (message startswith '{{backlog}}'
+        and tolong(extract(@'^{{backlog}} (\d+)', 1, message)) > {{threshold}})
 '''
 
 var orderApi5xxQuery = '''
@@ -172,6 +189,15 @@ var logRules = [
     frequency: 'PT1H'
     window: 'PT2H'
     query: replace(verificationFailedQuery, '{{failed}}', verificationFailedLine)
+    threshold: 0
+  }
+  {
+    name: 'stream-backlog'
+    description: 'More than ${streamBacklogThreshold} events wait in Event Hubs for enrich_orders (from its checkpoints), or the backlog could not be read. docs/OPERATIONS.md, Alerts.'
+    severity: 2
+    frequency: 'PT1H'
+    window: 'PT2H'
+    query: replace(replace(replace(streamBacklogQuery, '{{unknown}}', backlogUnknownLine), '{{backlog}}', backlogLine), '{{threshold}}', string(streamBacklogThreshold))
     threshold: 0
   }
   {

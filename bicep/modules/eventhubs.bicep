@@ -40,6 +40,9 @@ param maximumThroughputUnits int = 4
 @maxValue(7)
 param retentionDays int = 7
 
+@description('Resource id of the Log Analytics workspace that receives the namespace\'s operational logs.')
+param logAnalyticsWorkspaceId string
+
 @description('Tags for every resource.')
 param tags object = {}
 
@@ -75,6 +78,26 @@ resource consumerGroup 'Microsoft.EventHub/namespaces/eventhubs/consumergroups@2
   name: consumerGroupName
   properties: {
     userMetadata: 'enrich_orders trigger (functions/enrich_orders/function.json)'
+  }
+}
+
+// Management operations on the namespace (hubs, consumer groups, settings) and the
+// auto-inflate decisions, with who made them.
+resource operationalLogs 'Microsoft.Insights/diagnosticSettings@2016-09-01' = {
+  name: 'eventhubs-to-log-analytics'
+  scope: namespace
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'OperationalLogs'
+        enabled: true
+      }
+      {
+        category: 'AutoScaleLogs'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -48,5 +48,28 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+// The lake's request logs (diagnostic settings, storage.bicep) are many small records,
+// one per read, write and delete: the Basic plan ingests them at a fraction of the
+// Analytics price and keeps them searchable for audits (docs/ARCHITECTURE.md §6).
+resource blobLogsTable 'Microsoft.OperationalInsights/workspaces/tables@2022-10-01' = {
+  parent: logAnalytics
+  name: 'StorageBlobLogs'
+  properties: {
+    plan: 'Basic'
+  }
+}
+
+// SQL's audit records (sql.bicep) arrive in AzureDiagnostics: kept 90 days, the audit
+// retention the SQL checks ask for, at the retention price beyond the included 30 days.
+resource diagnosticsTable 'Microsoft.OperationalInsights/workspaces/tables@2022-10-01' = {
+  parent: logAnalytics
+  name: 'AzureDiagnostics'
+  properties: {
+    retentionInDays: 90
+  }
+}
+
 output logAnalyticsName string = logAnalytics.name
+@description('Resource id of the Log Analytics workspace: the destination of every diagnostic setting.')
+output logAnalyticsId string = logAnalytics.id
 output appInsightsName string = appInsights.name

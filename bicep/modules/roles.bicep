@@ -12,6 +12,8 @@ var eventHubsDataSender = '2b629674-e913-4c01-ae53-ef4638d8f975'
 var eventHubsDataReceiver = 'a638d3c7-ab3a-418d-83e6-5f17a39d4fde'
 // Storage Blob Data Contributor: read, write and delete containers and blobs.
 var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+// Storage Blob Data Reader: read containers and blobs.
+var storageBlobDataReader = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 // Storage Blob Data Owner: the above plus ACLs; what the Functions host needs on its own
 // storage (AzureWebJobsStorage with an identity: keys, leases, Event Hubs checkpoints).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -59,6 +61,28 @@ resource lakeAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: lakeAccountName
 }
 
+resource lakeBlobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: lakeAccount
+  name: 'default'
+}
+
+// The lake account's containers (storage.bicep): each identity gets roles on the
+// containers it uses, never on the whole account.
+resource lakeContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: lakeBlobs
+  name: 'lake'
+}
+
+resource referenceContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: lakeBlobs
+  name: 'reference'
+}
+
+resource synapseContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: lakeBlobs
+  name: 'synapse'
+}
+
 resource hostAccount 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: hostAccountName
 }
@@ -93,15 +117,16 @@ resource functionReceivesOrders 'Microsoft.Authorization/roleAssignments@2022-04
   }
 }
 
-// enrich_orders lands Parquet, quarantines poison events; build_state_summary compacts days.
+// enrich_orders lands Parquet and quarantines poison events; build_state_summary compacts
+// days (and deletes the files it merged) and writes the report runs: the lake container.
 resource functionWritesLake 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(lakeAccount.id, functionPrincipalId, storageBlobDataContributor)
-  scope: lakeAccount
+  name: guid(lakeContainer.id, functionPrincipalId, storageBlobDataContributor)
+  scope: lakeContainer
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
     principalId: functionPrincipalId
     principalType: 'ServicePrincipal'
-    description: 'pizza-pipeline writes and compacts the lake'
+    description: 'pizza-pipeline writes and compacts the lake container'
   }
 }
 
@@ -141,33 +166,67 @@ resource functionPublishesTelemetry 'Microsoft.Authorization/roleAssignments@202
 
 // --- Synapse workspace ------------------------------------------------------------------
 
-// Contributor, not Reader: the serverless pool reads orders_enriched/ and reference/, and
-// the nightly CETAS (sql/synapse/05_build_state_summary.sql) WRITES
-// reports/state_top_pizzas/run=…/ into the lake container through the workspace identity.
-// It is also the role a workspace needs on its default file system.
-resource synapseReadsAndWritesLake 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(lakeAccount.id, synapsePrincipalId, storageBlobDataContributor)
-  scope: lakeAccount
+// Reader on the lake container: the serverless pool reads orders_enriched/ (the check,
+// 07) and the report and books files the Function App writes (05's external tables). It
+// writes nothing there.
+resource synapseReadsLake 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(lakeContainer.id, synapsePrincipalId, storageBlobDataReader)
+  scope: lakeContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReader)
+    principalId: synapsePrincipalId
+    principalType: 'ServicePrincipal'
+    description: 'Synapse serverless reads the lake container'
+  }
+}
+
+resource synapseReadsReference 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(referenceContainer.id, synapsePrincipalId, storageBlobDataReader)
+  scope: referenceContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReader)
+    principalId: synapsePrincipalId
+    principalType: 'ServicePrincipal'
+    description: 'Synapse serverless reads the population table'
+  }
+}
+
+// Contributor on its own default file system only: what a workspace needs there.
+resource synapseOwnsItsFileSystem 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(synapseContainer.id, synapsePrincipalId, storageBlobDataContributor)
+  scope: synapseContainer
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
     principalId: synapsePrincipalId
     principalType: 'ServicePrincipal'
-    description: 'Synapse serverless reads the lake and writes reports/ with CETAS'
+    description: 'Synapse workspace default file system'
   }
 }
 
 // --- Deployer (post-deploy steps in docs/DEPLOY.md) -------------------------------------
 
-// Upload data/census/adult_population_by_state.csv to the reference container, and look
-// at the lake with az storage --auth-mode login (shared keys are disabled).
-resource adminWritesLake 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(adminObjectId)) {
-  name: guid(lakeAccount.id, adminObjectId, storageBlobDataContributor)
-  scope: lakeAccount
+// Upload data/census/adult_population_by_state.csv to the reference container (az
+// storage --auth-mode login: shared keys are disabled), and read the lake container to
+// look at what landed.
+resource adminWritesReference 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(adminObjectId)) {
+  name: guid(referenceContainer.id, adminObjectId, storageBlobDataContributor)
+  scope: referenceContainer
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
     principalId: adminObjectId
     principalType: adminPrincipalType
     description: 'Deployer uploads reference data'
+  }
+}
+
+resource adminReadsLake 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(adminObjectId)) {
+  name: guid(lakeContainer.id, adminObjectId, storageBlobDataReader)
+  scope: lakeContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReader)
+    principalId: adminObjectId
+    principalType: adminPrincipalType
+    description: 'Deployer reads the lake container'
   }
 }
 

@@ -51,10 +51,17 @@ param autoPauseDelayMinutes int = 60
 @description('Optional public IP address of the deployer, allowed through the firewall for sqlcmd/bcp. Empty: no such rule.')
 param clientIpAddress string = ''
 
+@description('Resource id of the Log Analytics workspace that receives the audit records.')
+param logAnalyticsWorkspaceId string
+
+@description('E-mail address that receives Microsoft Defender for SQL\'s threat alerts (the operators\' address).')
+param alertEmail string
+
 @description('Tags for every resource.')
 param tags object = {}
 
 resource server 'Microsoft.Sql/servers@2021-11-01' = {
+  // checkov:skip=CKV_AZURE_113: public endpoint by choice, Entra ID only: the Function App has no virtual network (docs/ARCHITECTURE.md section 6)
   name: serverName
   location: location
   tags: tags
@@ -74,7 +81,11 @@ resource server 'Microsoft.Sql/servers@2021-11-01' = {
 }
 
 // The Function App reaches the server over its public endpoint from Azure's outbound
-// addresses; this rule (0.0.0.0 - 0.0.0.0) admits connections that come from inside Azure.
+// addresses; this rule (0.0.0.0 - 0.0.0.0) admits connections that come from inside Azure
+// (any tenant's), so Entra ID is the gate: the server takes no SQL login, and only the
+// app's identity has a user in the database. Flex Consumption has no fixed outbound
+// address to name instead; the alternative, a virtual network with a private endpoint
+// for the server, is priced in docs/ARCHITECTURE.md section 6.
 resource allowAzureServices 'Microsoft.Sql/servers/firewallRules@2021-11-01' = {
   parent: server
   name: 'AllowAllWindowsAzureIps'
@@ -113,6 +124,9 @@ resource allowClient 'Microsoft.Sql/servers/firewallRules@2021-11-01' = if (!emp
 }
 
 resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
+  // checkov:skip=CKV_AZURE_229: one zone: a serverless database that pauses, read through a cache; a zone outage delays enrichment, the orders wait in Event Hubs
+  // checkov:skip=CKV_AZURE_26: Defender for SQL's alerts go to alertEmail through the server's and the database's securityAlertPolicies below; the check looks for a policy nested in this resource
+  // checkov:skip=CKV_AZURE_27: alerts go to the operators' address (alertEmail), not to the subscription's administrators
   parent: server
   name: databaseName
   location: location
@@ -128,6 +142,108 @@ resource database 'Microsoft.Sql/servers/databases@2021-11-01' = {
     autoPauseDelay: autoPauseDelayMinutes
     minCapacity: json('0.5')
     zoneRedundant: false
+  }
+}
+
+// Auditing, to Log Analytics, in two parts that never record the same event:
+// - the server's: every sign-in to any database, and every failed one (to master's
+//   diagnostic setting, as Azure Monitor auditing at server level requires);
+// - the database's: every change of a permission, a principal, a role membership or the
+//   schema of the customers' database.
+// Statements are not audited: the handler's customer lookups would be nearly all of them;
+// who can read the customers at all is what these record. Records arrive in
+// AzureDiagnostics, kept 90 days (monitoring.bicep); retentionDays says the same for a
+// storage target, which the estate does not use.
+resource serverAuditing 'Microsoft.Sql/servers/auditingSettings@2021-11-01' = {
+  parent: server
+  name: 'default'
+  properties: {
+    state: 'Enabled'
+    isAzureMonitorTargetEnabled: true
+    retentionDays: 90
+    auditActionsAndGroups: [
+      'SUCCESSFUL_DATABASE_AUTHENTICATION_GROUP'
+      'FAILED_DATABASE_AUTHENTICATION_GROUP'
+    ]
+  }
+  dependsOn: [
+    serverAuditToLogAnalytics
+  ]
+}
+
+// Server-level audit records reach Azure Monitor through master's diagnostic setting,
+// written in the nested form, which names master without declaring it as a database.
+resource serverAuditToLogAnalytics 'Microsoft.Sql/servers/databases/providers/diagnosticSettings@2016-09-01' = {
+  name: '${server.name}/master/microsoft.insights/sql-audit-to-log-analytics'
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'SQLSecurityAuditEvents'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource databaseAuditing 'Microsoft.Sql/servers/databases/auditingSettings@2021-11-01' = {
+  parent: database
+  name: 'default'
+  properties: {
+    state: 'Enabled'
+    isAzureMonitorTargetEnabled: true
+    retentionDays: 90
+    auditActionsAndGroups: [
+      'DATABASE_PERMISSION_CHANGE_GROUP'
+      'DATABASE_PRINCIPAL_CHANGE_GROUP'
+      'DATABASE_ROLE_MEMBER_CHANGE_GROUP'
+      'SCHEMA_OBJECT_CHANGE_GROUP'
+      'SCHEMA_OBJECT_PERMISSION_CHANGE_GROUP'
+    ]
+  }
+  dependsOn: [
+    databaseAuditToLogAnalytics
+  ]
+}
+
+resource databaseAuditToLogAnalytics 'Microsoft.Insights/diagnosticSettings@2016-09-01' = {
+  name: 'sql-audit-to-log-analytics'
+  scope: database
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'SQLSecurityAuditEvents'
+        enabled: true
+      }
+    ]
+  }
+}
+
+// Microsoft Defender for SQL: alerts on SQL injection, access from unusual places and
+// brute-force sign-ins, e-mailed to the operators. Billed per server per month
+// (docs/ARCHITECTURE.md section 9).
+resource serverThreatDetection 'Microsoft.Sql/servers/securityAlertPolicies@2021-11-01' = {
+  parent: server
+  name: 'Default'
+  properties: {
+    state: 'Enabled'
+    emailAddresses: [
+      alertEmail
+    ]
+    emailAccountAdmins: false
+  }
+}
+
+resource databaseThreatDetection 'Microsoft.Sql/servers/databases/securityAlertPolicies@2021-11-01' = {
+  parent: database
+  name: 'Default'
+  properties: {
+    state: 'Enabled'
+    emailAddresses: [
+      alertEmail
+    ]
+    emailAccountAdmins: false
   }
 }
 

@@ -29,6 +29,14 @@ param hostAccountName string
 @description('Container the Function App package is deployed to (Flex Consumption deployment storage, or the run-from-package blob on Elastic Premium).')
 param packageContainerName string = 'app-package'
 
+@description('Resource id of the Log Analytics workspace that receives the lake\'s request logs.')
+param logAnalyticsWorkspaceId string
+
+@description('Days a deleted lake file or container can be restored (blob and container soft delete).')
+@minValue(1)
+@maxValue(365)
+param softDeleteDays int = 14
+
 @description('Tags for every resource.')
 param tags object = {}
 
@@ -38,7 +46,16 @@ var lakeContainers = [
   'synapse'
 ]
 
+// Public network access stays on, behind Entra ID (no shared keys): the Function App on
+// Flex Consumption without a virtual network, Synapse serverless and the deployer reach
+// the lake over its public endpoint. Closing it is option A of docs/ROADMAP.md (private
+// endpoints, a virtual network, and a VNet data gateway for Power BI), with its cost in
+// docs/ARCHITECTURE.md §6 and §9.
 resource lakeAccount 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_59: public endpoint by choice, Entra ID only (docs/ARCHITECTURE.md section 6)
+  // checkov:skip=CKV_AZURE_35: default action Allow: the Function App has no fixed address and no virtual network (docs/ARCHITECTURE.md section 6)
+  // checkov:skip=CKV_AZURE_206: locally redundant by choice: a cost decision with soft delete and the lock as the guard (docs/ARCHITECTURE.md section 9)
+  // checkov:skip=CKV_AZURE_43: the name is a parameter, built in main.bicep to 3-24 lowercase letters and digits; the check reads the parameter's name
   name: lakeAccountName
   location: location
   tags: tags
@@ -62,9 +79,59 @@ resource lakeAccount 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   }
 }
 
+// Soft delete: a file or container deleted by mistake (or by a compromised identity,
+// which holds delete on the lake container to compact it) can be restored for
+// softDeleteDays. Blob versioning is not offered on accounts with a hierarchical
+// namespace; soft delete is what ADLS Gen2 has.
 resource lakeBlobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
   parent: lakeAccount
   name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteDays
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: softDeleteDays
+    }
+  }
+}
+
+// Every read, write and delete of the lake, with the identity that made it: the
+// data-plane audit trail of the customers' names and addresses (StorageBlobLogs, Basic
+// plan: monitoring.bicep).
+resource lakeRequestLogs 'Microsoft.Insights/diagnosticSettings@2016-09-01' = {
+  name: 'lake-requests-to-log-analytics'
+  scope: lakeBlobService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'StorageRead'
+        enabled: true
+      }
+      {
+        category: 'StorageWrite'
+        enabled: true
+      }
+      {
+        category: 'StorageDelete'
+        enabled: true
+      }
+    ]
+  }
+}
+
+// The account itself cannot be deleted (or its data with it) without removing this lock
+// first: a deliberate, logged step.
+resource lakeLock 'Microsoft.Authorization/locks@2020-05-01' = {
+  name: 'lake-cannot-be-deleted'
+  scope: lakeAccount
+  properties: {
+    level: 'CanNotDelete'
+    notes: 'The lake holds all order history. Remove this lock deliberately before deleting the account.'
+  }
 }
 
 resource lakeContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for container in lakeContainers: {
@@ -76,6 +143,10 @@ resource lakeContainer 'Microsoft.Storage/storageAccounts/blobServices/container
 }]
 
 resource hostAccount 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_59: the Functions host reaches its own storage over the public endpoint (no virtual network), Entra ID only
+  // checkov:skip=CKV_AZURE_35: default action Allow: the Functions host has no fixed address and no virtual network
+  // checkov:skip=CKV_AZURE_206: host bookkeeping and the deployment package are recreated by a deployment: locally redundant is enough
+  // checkov:skip=CKV_AZURE_43: the name is a parameter, built in main.bicep to 3-24 lowercase letters and digits; the check reads the parameter's name
   name: hostAccountName
   location: location
   tags: tags

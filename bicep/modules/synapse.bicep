@@ -40,10 +40,15 @@ param adminObjectId string
 @description('Optional public IP address of the deployer (sqlcmd, Power BI Desktop). Empty: no such rule.')
 param clientIpAddress string = ''
 
+@description('Resource id of the Log Analytics workspace that receives the audit records.')
+param logAnalyticsWorkspaceId string
+
 @description('Tags for every resource.')
 param tags object = {}
 
 resource workspace 'Microsoft.Synapse/workspaces@2021-06-01' = {
+  // checkov:skip=CKV_AZURE_240: Microsoft-managed keys: a customer-managed key needs a Key Vault the estate does not otherwise have
+  // checkov:skip=CKV_AZURE_157: data exfiltration protection needs a managed virtual network, which the serverless-only workspace does not use (docs/ARCHITECTURE.md section 6)
   name: workspaceName
   location: location
   tags: tags
@@ -106,6 +111,30 @@ resource allowClient 'Microsoft.Synapse/workspaces/firewallRules@2021-06-01' = i
   properties: {
     startIpAddress: clientIpAddress
     endIpAddress: clientIpAddress
+  }
+}
+
+// Every serverless query, with who ran it, and every RBAC change: the audit trail of the
+// reads of orders and reports (Synapse's SQL auditing does not cover the serverless pool).
+resource auditToLogAnalytics 'Microsoft.Insights/diagnosticSettings@2016-09-01' = {
+  name: 'synapse-audit-to-log-analytics'
+  scope: workspace
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'BuiltinSqlReqsEnded'
+        enabled: true
+      }
+      {
+        category: 'GatewayApiRequests'
+        enabled: true
+      }
+      {
+        category: 'SynapseRbacOperations'
+        enabled: true
+      }
+    ]
   }
 }
 

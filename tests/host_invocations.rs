@@ -359,3 +359,62 @@ async fn the_weekly_verification_says_whether_the_core_and_the_sql_agree() {
     );
     assert!(VERIFICATION_FAILED.starts_with("state_top_pizzas verification"));
 }
+
+/// `POST /api/refresh` (the operators' HTTP function, `authLevel: admin`): without a body
+/// it builds the nightly report that is due unless that one is built already, as the
+/// timer does; `{"force": true}` builds it again. That is the first deployment's smoke
+/// test: an early tick built today's report from an almost empty lake, the smoke orders
+/// dated yesterday land afterwards, and the forced rebuild shows them the same day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_rebuild_shows_orders_that_landed_after_the_nightly_build() {
+    let handler = handler(chrono_tz::UTC);
+    let refresh = |body: &'static str| invoke(&handler.app, "/api/refresh", body.into());
+    let (status, early) = refresh("{}").await;
+    assert_eq!(status, StatusCode::OK, "{early}");
+    assert_eq!(early["report_rows"], 0, "built from an empty lake: {early}");
+    let (status, again) = refresh("{}").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["built_already"], true, "{again}");
+
+    // The smoke test's orders, dated yesterday, land.
+    let yesterday = (Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%dT12:00:00Z");
+    let mut request = fixture("eventhub_many_request_datatype_string.json");
+    let bodies: Vec<String> =
+        serde_json::from_str(request["Data"]["orders"].as_str().unwrap()).unwrap();
+    let dated: Vec<String> = bodies
+        .iter()
+        .map(|body| {
+            let mut event: Value = serde_json::from_str(body).unwrap();
+            event["order_ts"] = yesterday.to_string().into();
+            event["received_at"] = yesterday.to_string().into();
+            event.to_string()
+        })
+        .collect();
+    request["Data"]["orders"] = serde_json::to_string(&dated).unwrap().into();
+    let (status, _) = invoke(
+        &handler.app,
+        "/enrich_orders",
+        serde_json::to_vec(&request).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, still) = refresh("{}").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(still["built_already"], true, "the timer's rule: {still}");
+    let (status, forced) = refresh(r#"{"force": true}"#).await;
+    assert_eq!(status, StatusCode::OK, "{forced}");
+    assert!(
+        forced["report_rows"].as_u64().unwrap() >= 2,
+        "TX and NY: {forced}"
+    );
+    assert_eq!(
+        forced["window_end"], early["window_end"],
+        "the same nightly window"
+    );
+
+    // A body it cannot use is refused with the reason; no build.
+    let (status, refused) = refresh(r#"{"force": "yes"}"#).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(refused["error"].is_string(), "{refused}");
+}

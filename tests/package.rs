@@ -359,12 +359,35 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
         "{ticked}"
     );
 
-    // A tick that must build does the report core's work in the lake (Azurite here):
-    // the window's new day compacted and rolled up, the report computed from the
-    // roll-ups and written as its run's file. Publishing then needs Synapse, which cannot
-    // be reached here, so the invocation fails and the next tick tries again.
+    // POST /api/refresh (the operators' function): the due report is built already, so
+    // without "force" nothing is done; with it, the build runs again. It does the report
+    // core's work in the lake (Azurite here): the window's new day compacted and rolled
+    // up, the report computed from the roll-ups and written as its run's file.
+    // Publishing then needs Synapse, which cannot be reached here: 503, with an error id
+    // and no back-end text, and the cause on stderr.
     let day = (due.end - chrono::Duration::days(2)).date_naive();
     land_two_batches(&lake, day).await;
+    let refresh = |body: &'static str| {
+        http.post(handler.url("/api/refresh"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let built: serde_json::Value = refresh("{}").await.unwrap().json().await.unwrap();
+    assert_eq!(built["built_already"], true, "{built}");
+    assert!(
+        lake.list("orders_daily").await.unwrap().is_empty(),
+        "nothing built"
+    );
+    let forced = refresh(r#"{"force": true}"#).await.unwrap();
+    assert_eq!(forced.status(), 503, "Synapse is out of reach");
+    let said: serde_json::Value = forced.json().await.unwrap();
+    let error_id = said["error_id"].as_str().expect("an error id").to_string();
+    assert!(
+        !said.to_string().contains("tcp"),
+        "no back-end text: {said}"
+    );
+    // The hourly tick, when the build is due, goes the same way.
     lake.delete(pizza_pipeline::summary::LAST_BUILD)
         .await
         .unwrap();
@@ -423,6 +446,10 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
     assert!(
         stderr.contains("unreadable invocation"),
         "stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&error_id),
+        "the refused refresh's cause, under its id:\n{stderr}"
     );
     assert!(!stderr.contains(" INFO "), "stderr:\n{stderr}");
 }

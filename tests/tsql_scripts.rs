@@ -886,7 +886,11 @@ fn every_script_is_in_the_contract_and_every_statement_parses() {
     );
     assert_eq!(findings.file_formats_created, findings.file_formats_used);
     assert_eq!(findings.credentials_created, findings.credentials_used);
-    assert_eq!(findings.external_tables.len(), 2, "05's tables over a run: the report and the books");
+    assert_eq!(
+        findings.external_tables.len(),
+        2,
+        "05's tables over a run: the report and the books"
+    );
     assert_eq!(
         findings.rowsets.len(),
         2,

@@ -12,6 +12,10 @@ use crate::stream::{EventHubsStream, StreamError};
 use futures::future::BoxFuture;
 use std::sync::Arc;
 
+/// How long the backlog may take to read: it is a figure for operators, never worth
+/// holding up the hourly tick or the nightly build.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub struct EventHubsBacklog {
     stream: Arc<EventHubsStream>,
     /// The host's checkpoint container.
@@ -36,10 +40,20 @@ impl EventHubsBacklog {
     }
 
     async fn read(&self) -> Result<Backlog, StreamError> {
-        let (states, listing) = futures::join!(
-            self.stream.partition_states(),
-            self.checkpoints.list_with_metadata(&self.prefix)
-        );
+        let both = async {
+            futures::join!(
+                self.stream.partition_states(),
+                self.checkpoints.list_with_metadata(&self.prefix)
+            )
+        };
+        let (states, listing) = tokio::time::timeout(READ_TIMEOUT, both)
+            .await
+            .map_err(|_| {
+                StreamError::Unavailable(format!(
+                    "Event Hubs or the host's checkpoints did not answer within {} s",
+                    READ_TIMEOUT.as_secs()
+                ))
+            })?;
         let listing = listing.map_err(|e| {
             StreamError::Unavailable(format!("the host's Event Hubs checkpoints: {e}"))
         })?;

@@ -189,8 +189,11 @@ fn classify(sorted: &RecordBatch) -> Result<Vec<CopyKind>, ArrowError> {
             make_comparator(values.as_ref(), values.as_ref(), SortOptions::default())
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let same_payload =
-        |a: usize, b: usize| payload.iter().all(|compare| compare(a, b) == Ordering::Equal);
+    let same_payload = |a: usize, b: usize| {
+        payload
+            .iter()
+            .all(|compare| compare(a, b) == Ordering::Equal)
+    };
     let mut kinds = Vec::with_capacity(sorted.num_rows());
     let mut first = 0;
     for row in 0..sorted.num_rows() {

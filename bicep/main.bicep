@@ -13,7 +13,7 @@
 // No secrets: no key, password or key-bearing connection string is created, passed or
 // output. Storage and Event Hubs have local (key) authentication disabled, Azure SQL and
 // Synapse are Entra-only, and every connection of the Function App uses its managed
-// identity (tests/estate.rs checks this, and that the app settings cover
+// identity (tests/it/estate.rs checks this, and that the app settings cover
 // src/azure/settings.rs SETTINGS).
 
 targetScope = 'resourceGroup'

@@ -315,9 +315,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command: PopulationCommand::Fetch(args),
         } => fetch_population(args).await,
         Command::Simulate(args) => simulate(args).await,
-        Command::Serve => crate::azure::run_serve().await,
+        Command::Serve => serve().await,
         embedded_only => run_embedded(embedded_only).await,
     }
+}
+
+#[cfg(feature = "azure")]
+async fn serve() -> anyhow::Result<()> {
+    crate::azure::run_serve().await
+}
+
+/// A build without the Azure adapters names what it lacks.
+#[cfg(not(feature = "azure"))]
+async fn serve() -> anyhow::Result<()> {
+    anyhow::bail!(
+        "`serve` needs the Azure adapters, which this build leaves out (cargo feature `azure`)"
+    )
 }
 
 #[cfg(feature = "embedded")]

@@ -23,6 +23,7 @@
 //! out makes a small, statically linked binary (`.ci/package`).
 
 pub mod api_error;
+#[cfg(feature = "azure")]
 pub mod azure;
 pub mod cli;
 pub mod customers;
@@ -44,6 +45,7 @@ pub mod simulate;
 pub mod sql_script;
 pub mod stream;
 pub mod summary;
+#[cfg(feature = "azure")]
 pub mod tds;
 #[cfg(feature = "embedded")]
 pub mod warehouse;

@@ -27,7 +27,7 @@
 //
 // App settings: every entry of SETTINGS in src/azure/settings.rs except
 // FUNCTIONS_CUSTOMHANDLER_PORT, which the Functions host sets itself
-// (tests/estate.rs holds this file to that list).
+// (tests/it/estate.rs holds this file to that list).
 
 @description('Region of the resources.')
 param location string

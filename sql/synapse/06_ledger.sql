@@ -1,7 +1,7 @@
 -- dbo.ledger_between: per UTC order day, what landed in the lake and what of it a report
 -- of [@window_start, @window_end) counts: the SQL definition of the lake's half of the
 -- books (CONTRACT §10, docs/OPERATIONS.md). The Synapse twin of sql/duckdb/ledger.sql, with
--- the same columns and the same rules (tests/synapse_summary_matches_duckdb.rs runs it in
+-- the same columns and the same rules (tests/it/synapse_summary_matches_duckdb.rs runs it in
 -- DuckDB against the embedded books and the report core's).
 --
 -- Run in: pizza_warehouse, after 03 and 04. One batch, no parameters, no placeholders.

@@ -3,7 +3,7 @@
 -- core (src/summary/build.rs), which computes the published report from the daily
 -- roll-ups. The Synapse twin of sql/duckdb/state_top_pizzas_check.sql; the weekly
 -- verification (functions/verify_state_summary) runs it and compares every figure
--- (tests/synapse_summary_matches_duckdb.rs runs it in DuckDB against the core).
+-- (tests/it/synapse_summary_matches_duckdb.rs runs it in DuckDB against the core).
 --
 -- Run in: pizza_warehouse, after 02-04. One batch: a SELECT, nothing is written.
 -- Columns, in this order: state, state_name, rank, pizza_type, pizzas_sold, gross sales

@@ -77,6 +77,7 @@ impl CustomerCache {
 }
 
 /// The answers of one lookup: every asked id, with the customers the database returned.
+#[cfg(any(feature = "azure", test))]
 pub fn answers_for(ids: &[i64], rows: Vec<Customer>) -> Vec<(i64, CachedAnswer)> {
     let mut by_id: FoundCustomers = rows
         .into_iter()

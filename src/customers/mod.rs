@@ -5,13 +5,16 @@
 //! read through one cache. `demo` makes a realistic
 //! first-run customer set.
 
+#[cfg(feature = "azure")]
 mod azure_sql;
+#[cfg(any(feature = "embedded", feature = "azure"))]
 mod cache;
 mod csv_file;
 mod demo;
 #[cfg(feature = "embedded")]
 mod sqlite;
 
+#[cfg(feature = "azure")]
 pub use azure_sql::{AzureSqlCustomers, LOOKUP_SQL};
 pub use csv_file::{read_customers_csv, CustomerCsvError};
 pub use demo::{demo_customers, DEMO_CUSTOMER_COUNT, DEMO_SEED};

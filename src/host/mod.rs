@@ -16,10 +16,7 @@ use crate::customers::{
     demo_customers, CustomerDirectory, SqliteCustomers, DEMO_CUSTOMER_COUNT, DEMO_SEED,
 };
 use crate::functions::{self, FunctionsState};
-use crate::lake::rollup::ROLLUP_TABLE;
-use crate::lake::{
-    compact_lake, AdlsLake, LakeGate, LakeStore, LocalLake, MirroredLake, ORDERS_TABLE, QUARANTINE,
-};
+use crate::lake::{compact_lake, LakeGate, LakeStore, LocalLake};
 use crate::metrics::Metrics;
 use crate::population::StatePopulation;
 use crate::serving::{self, ServedReports, ServingState};
@@ -161,17 +158,19 @@ pub async fn open_lake(
     lake_url: Option<&str>,
 ) -> anyhow::Result<Arc<dyn LakeStore>> {
     let local = Arc::new(LocalLake::new(dir.lake()));
-    let Some(url) = lake_url else {
-        return Ok(local);
-    };
-    let credential = match azure_core::http::Url::parse(url) {
-        Ok(parsed) if !crate::lake::adls::has_sas(&parsed) => {
-            Some(azure_identity::DeveloperToolsCredential::new(None)?
-                as Arc<dyn azure_core::credentials::TokenCredential>)
-        }
-        _ => None,
-    };
-    let remote = Arc::new(AdlsLake::new(url, credential)?);
+    match lake_url {
+        None => Ok(local),
+        Some(url) => open_remote_lake(url, local).await,
+    }
+}
+
+/// A lake container in Blob Storage / ADLS Gen2, signed in with the URL's SAS or as the
+/// developer (Azure CLI), mirrored into `local`.
+#[cfg(feature = "azure")]
+async fn open_remote_lake(url: &str, local: Arc<LocalLake>) -> anyhow::Result<Arc<dyn LakeStore>> {
+    use crate::lake::rollup::ROLLUP_TABLE;
+    use crate::lake::{AdlsLake, MirroredLake};
+    let remote = Arc::new(AdlsLake::with_developer_sign_in(url)?);
     remote
         .ensure_container()
         .await
@@ -181,10 +180,22 @@ pub async fn open_lake(
         "lake in Blob Storage, mirrored in the data dir"
     );
     let mirrored = MirroredLake::new(remote, local);
-    for prefix in [ORDERS_TABLE, ROLLUP_TABLE, QUARANTINE] {
+    for prefix in [
+        crate::lake::ORDERS_TABLE,
+        ROLLUP_TABLE,
+        crate::lake::QUARANTINE,
+    ] {
         mirrored.sync(prefix).await?;
     }
     Ok(Arc::new(mirrored))
+}
+
+#[cfg(not(feature = "azure"))]
+async fn open_remote_lake(url: &str, _local: Arc<LocalLake>) -> anyhow::Result<Arc<dyn LakeStore>> {
+    anyhow::bail!(
+        "--lake-url {url}: this build has no Blob Storage adapter (cargo feature `azure`); \
+         build with the default features, or keep the lake in the data dir"
+    )
 }
 
 /// Opens the customer DB; on a first run (no customers) creates `demo_count` demo

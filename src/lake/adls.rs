@@ -83,6 +83,26 @@ impl AdlsLake {
         Ok(AdlsLake { container, display })
     }
 
+    /// The container at `container_url`: a SAS URL signs in with its token, any other URL
+    /// as the developer (`az login` or `azd auth login`): `dev --lake-url`.
+    pub fn with_developer_sign_in(container_url: &str) -> Result<Self, LakeError> {
+        let remote = |message: String| LakeError::Remote {
+            path: String::new(),
+            message,
+        };
+        let url = Url::parse(container_url.trim())
+            .map_err(|e| remote(format!("lake URL is not a URL: {e}")))?;
+        let credential: Option<Arc<dyn TokenCredential>> = if has_sas(&url) {
+            None
+        } else {
+            Some(
+                azure_identity::DeveloperToolsCredential::new(None)
+                    .map_err(|e| remote(format!("signing in as the developer: {e}")))?,
+            )
+        };
+        AdlsLake::new(container_url, credential)
+    }
+
     pub fn display(&self) -> &str {
         &self.display
     }

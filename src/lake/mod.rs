@@ -6,6 +6,7 @@
 //! (`parquet`), the file names and which files make up a day (below), and compaction are
 //! one kernel shared by every back-end and by both report engines.
 
+#[cfg(feature = "azure")]
 pub mod adls;
 mod compaction;
 pub mod day_summary;
@@ -16,6 +17,7 @@ pub mod parquet;
 pub mod repeats;
 pub mod rollup;
 
+#[cfg(feature = "azure")]
 pub use adls::AdlsLake;
 pub use compaction::{compact_days, compact_lake, needs_compaction, CompactionReport};
 pub use landing::{

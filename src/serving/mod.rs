@@ -32,7 +32,7 @@ use std::sync::Arc;
 const DASHBOARD: &str = include_str!("../../assets/dashboard.html");
 
 /// The OpenAPI 3.1 document of every public route (docs/API.md explains it to client
-/// teams; `tests/openapi.rs` holds it to the routes below, schemathesis to the answers).
+/// teams; `tests/it/openapi.rs` holds it to the routes below, schemathesis to the answers).
 pub const OPENAPI_DOCUMENT: &str = include_str!("../../docs/openapi.json");
 
 #[derive(Clone)]

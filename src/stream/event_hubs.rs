@@ -67,7 +67,7 @@ pub fn plan_sends(events: &[OrderEvent]) -> Vec<PlannedSend> {
 }
 
 /// The Event Hubs message of one order.
-pub fn event_data(event: &PlannedEvent) -> EventData {
+fn event_data(event: &PlannedEvent) -> EventData {
     EventData::builder()
         .with_body(event.body.clone())
         .with_content_type(EVENT_CONTENT_TYPE.to_string())

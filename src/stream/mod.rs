@@ -7,6 +7,7 @@
 pub mod backlog;
 #[cfg(feature = "embedded")]
 mod embedded_log;
+#[cfg(feature = "azure")]
 mod event_hubs;
 
 pub use backlog::{Backlog, StreamBacklog};
@@ -14,9 +15,10 @@ pub use backlog::{Backlog, StreamBacklog};
 pub use embedded_log::{
     door_ledger, order_days_of, EmbeddedLog, LogBatch, LogError, LogEvent, LogStats,
 };
+#[cfg(feature = "azure")]
 pub use event_hubs::{
-    event_data, partition_key, plan_sends, EventHubsStream, PlannedEvent, PlannedSend,
-    EVENT_CONTENT_TYPE, ORDER_ID_PROPERTY,
+    partition_key, plan_sends, EventHubsStream, PlannedEvent, PlannedSend, EVENT_CONTENT_TYPE,
+    ORDER_ID_PROPERTY,
 };
 
 use crate::order::OrderEvent;

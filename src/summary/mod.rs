@@ -15,6 +15,7 @@ mod refresh;
 pub mod report;
 mod request;
 mod runs;
+#[cfg(feature = "azure")]
 mod synapse;
 mod window;
 
@@ -26,6 +27,7 @@ pub use runs::{
     ledger_file, run_file, run_id, stale_run_files, LEDGER_FILE_NAME, LEDGER_RUNS,
     REPORT_FILE_NAME, REPORT_RUNS, RUNS_KEPT,
 };
+#[cfg(feature = "azure")]
 pub use synapse::{
     publish_batches, read_last_build, verify_query, write_last_build, SynapseWarehouse, LAST_BUILD,
     PUBLISH_SQL, VERIFY_SQL,

@@ -2,14 +2,12 @@
 //! spreadsheet is served over HTTP on loopback; a good table replaces the CSV, a bad one
 //! leaves it untouched with a clear error.
 
-mod common;
-
 use axum::routing::get;
 use axum::Router;
 use std::process::Command;
 
-const XLSX: &[u8] = include_bytes!("../data/census/SCPRC-EST2024-18+POP.xlsx");
-const SHIPPED_CSV: &str = include_str!("../data/census/adult_population_by_state.csv");
+const XLSX: &[u8] = include_bytes!("../../data/census/SCPRC-EST2024-18+POP.xlsx");
+const SHIPPED_CSV: &str = include_str!("../../data/census/adult_population_by_state.csv");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_validates_before_replacing() {
@@ -27,7 +25,7 @@ async fn fetch_validates_before_replacing() {
         let url = format!("{base}{path}");
         let out = out.clone();
         std::thread::spawn(move || {
-            Command::new(common::BIN)
+            Command::new(crate::common::BIN)
                 .args([
                     "population",
                     "fetch",

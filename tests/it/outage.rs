@@ -2,9 +2,7 @@
 //! enrichment fails and retries with backoff, the backlog and the failures show in
 //! /metrics, and when the lake is back the backlog drains with nothing lost.
 
-mod common;
-
-use common::{
+use crate::common::{
     balanced_books, client, expect_failures_and_backlog, get_status, metric, post_order,
     refresh_at, stream_order, total, wait_until_landed, Dev,
 };

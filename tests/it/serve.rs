@@ -3,9 +3,7 @@
 //! validates orders before any Azure service is involved, and answers 503 (nothing
 //! accepted) when Event Hubs cannot be reached.
 
-mod common;
-
-use common::BIN;
+use crate::common::BIN;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -44,7 +42,7 @@ fn an_incomplete_settings_table_is_refused_naming_each_setting() {
     assert!(stderr.contains("docs/AZURE.md"), "{stderr}");
 
     let output = serve()
-        .envs(common::SERVE_SETTINGS)
+        .envs(crate::common::SERVE_SETTINGS)
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", "not-a-port")
         .output()
         .unwrap();
@@ -64,7 +62,7 @@ async fn a_complete_table_serves_the_functions() {
         .unwrap()
         .port();
     let mut child = serve()
-        .envs(common::SERVE_SETTINGS)
+        .envs(crate::common::SERVE_SETTINGS)
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -80,10 +78,10 @@ async fn a_complete_table_serves_the_functions() {
         assert!(Instant::now() < deadline, "serve did not listen on {port}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let http = common::client();
+    let http = crate::common::client();
     let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
 
-    common::assert_ingest_without_event_hubs(&http, &url("")).await;
+    crate::common::assert_ingest_without_event_hubs(&http, &url("")).await;
 
     // An invocation that cannot be read is kept raw in the lake's quarantine and then
     // acknowledged; with the lake unreachable it cannot be kept, so it fails (and the
@@ -103,7 +101,7 @@ async fn a_complete_table_serves_the_functions() {
         "{answer}"
     );
 
-    common::sigterm(&child);
+    crate::common::sigterm(&child);
     let status = child.wait().unwrap();
     assert!(status.success(), "serve stops cleanly on SIGTERM: {status}");
 

@@ -280,25 +280,12 @@ async fn redelivered_batches_compaction_and_refresh_count_each_order_once() {
 /// reason, and the invocation succeeds (so the checkpoint moves on).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_events_are_quarantined_with_their_reason() {
-    use pizza_pipeline::customers::SqliteCustomers;
-    use pizza_pipeline::functions::{self, invocation, FunctionsState};
-    use pizza_pipeline::stream::EmbeddedLog;
+    use crate::common::in_process::InProcess;
+    use pizza_pipeline::functions::invocation;
     use tower::ServiceExt;
 
-    let tmp = tempfile::tempdir().unwrap();
-    let Embedded { lake, summary, .. } = embedded(tmp.path());
-    let customers = SqliteCustomers::open(&tmp.path().join("c.sqlite")).unwrap();
-    customers.replace_all(&[(*texan()).clone()]).unwrap();
-    let app = functions::router(FunctionsState {
-        stream: EmbeddedLog::open(&tmp.path().join("log.sqlite")).unwrap(),
-        backlog: None,
-        customers: Arc::new(customers),
-        lake: lake.clone(),
-        summary: summary.refresh.clone(),
-        metrics: Arc::new(pizza_pipeline::metrics::Metrics::new()),
-        report_tz: chrono_tz::Tz::UTC,
-        order_horizon_days: pizza_pipeline::order::DEFAULT_HORIZON_DAYS,
-    });
+    let handler = InProcess::start(chrono_tz::Tz::UTC, &[(*texan()).clone()]);
+    let (app, lake) = (handler.app.clone(), handler.lake.clone());
 
     let good = row(1, 2, "2026-01-10T10:00:01Z", 1, None).event.to_json();
     let now = Utc::now();

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod azurite;
+pub mod in_process;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -440,4 +441,32 @@ pub fn total(books: &serde_json::Value, name: &str) -> i64 {
     books[name]
         .as_i64()
         .unwrap_or_else(|| panic!("{name} in {books}"))
+}
+
+/// What a stop of any kind (SIGTERM, kill -9) must leave behind once `dev` has drained:
+/// every acknowledged order landed, the books balanced with every landed order accepted
+/// once, and each order stored once in the lake. The landed order ids.
+pub fn assert_every_acknowledged_order_landed_once(
+    data_dir: &Path,
+    acknowledged: &std::collections::BTreeSet<i64>,
+    books: &serde_json::Value,
+) -> std::collections::BTreeSet<i64> {
+    let landed = landed_ids(data_dir);
+    let missing: Vec<_> = acknowledged.difference(&landed).take(10).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not landed: {missing:?}"
+    );
+    assert_eq!(total(books, "accepted"), landed.len() as i64);
+    assert_eq!(total(books, "landed"), landed.len() as i64);
+    assert!(total(books, "accepted") >= acknowledged.len() as i64);
+    // Every landed order was acknowledged or was in flight when the server stopped (its
+    // 202 may have been lost on the wire); none is stored twice anywhere in the lake.
+    let (stored, distinct) = lake_rows(data_dir);
+    assert_eq!(
+        (stored as usize, distinct as usize),
+        (landed.len(), landed.len()),
+        "after compaction each order is stored once"
+    );
+    landed
 }

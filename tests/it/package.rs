@@ -9,9 +9,7 @@
 //! SDK; the other services are unreachable on purpose, so the answers show what the
 //! handler does before and without them.
 
-mod common;
-
-use common::azurite::Azurite;
+use crate::common::azurite::Azurite;
 use pizza_pipeline::lake::{AdlsLake, LakeStore};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -154,7 +152,7 @@ fn the_package_ships_the_order_api_document() {
     let dir = tempfile::tempdir().unwrap();
     unzip(&package_zip(), dir.path());
     let shipped = std::fs::read_to_string(dir.path().join("openapi.json")).expect("openapi.json");
-    assert_eq!(shipped, include_str!("../docs/openapi.json"));
+    assert_eq!(shipped, include_str!("../../docs/openapi.json"));
 }
 
 /// The packaged handler, started as the host starts it.
@@ -198,7 +196,7 @@ impl Packaged {
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOME", app_root.path())
             .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
-            .envs(common::SERVE_SETTINGS)
+            .envs(crate::common::SERVE_SETTINGS)
             .envs([
                 ("LAKE_URL", lake_url),
                 ("SYNAPSE_DATABASE", "pizza_warehouse"),
@@ -265,13 +263,13 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
     let lake = AdlsLake::new(&lake_url, None).unwrap();
     lake.ensure_container().await.unwrap();
     let handler = Packaged::start(&lake_url);
-    let http = common::client();
+    let http = crate::common::client();
 
     // The host's readiness probe: any answer means the handler is up.
     let probe = http.get(handler.url("/")).send().await.unwrap();
     assert!(probe.status().as_u16() < 500, "{}", probe.status());
 
-    common::assert_ingest_without_event_hubs(&http, &handler.url("")).await;
+    crate::common::assert_ingest_without_event_hubs(&http, &handler.url("")).await;
 
     // enrich_orders: a batch (as strings) of events none of which is an order lands
     // nothing and quarantines each, in the lake, through the Blob SDK.
@@ -424,9 +422,9 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
     );
 
     // Logs the host can read: no colour codes; information on stdout, errors on stderr.
-    common::sigterm(&handler.child);
+    crate::common::sigterm(&handler.child);
     let mut handler = handler;
-    let status = common::exit_within(&mut handler.child, Duration::from_secs(30))
+    let status = crate::common::exit_within(&mut handler.child, Duration::from_secs(30))
         .expect("the handler stops on SIGTERM");
     assert!(status.success(), "{status}");
     let (stdout, stderr) = (handler.stdout_text(), handler.stderr_text());

@@ -2,9 +2,7 @@
 //! `minEventBatchSize`) but never past `--batch-wait-ms` (`maxWaitTime`), and a stop
 //! delivers what it was waiting on.
 
-mod common;
-
-use common::{client, exit_within, post_order, stream_order, wait_until_landed, Dev, BIN};
+use crate::common::{client, exit_within, post_order, stream_order, wait_until_landed, Dev, BIN};
 use std::collections::BTreeSet;
 use std::path::Path;
 

@@ -5,19 +5,16 @@
 //! it, as a buggy consumer would. Nothing fails, nothing is logged: only the ledger says
 //! that one order of that day is unaccounted for.
 
+use crate::common::in_process::{customer, InProcess};
 use axum::body::Body;
 use axum::http::Request;
 use chrono::{NaiveDate, TimeZone, Utc};
-use pizza_pipeline::customers::{Customer, SqliteCustomers};
-use pizza_pipeline::functions::{self, invocation::encode_eventhub_batch, FunctionsState};
-use pizza_pipeline::lake::{LakeGate, LocalLake};
+use pizza_pipeline::functions::invocation::encode_eventhub_batch;
+use pizza_pipeline::lake::LakeGate;
 use pizza_pipeline::ledger::Ledger;
-use pizza_pipeline::metrics::Metrics;
 use pizza_pipeline::order::{Order, OrderEvent, PizzaType};
 use pizza_pipeline::serving::EmbeddedBooks;
-use pizza_pipeline::stream::{EmbeddedLog, OrderStream};
-use pizza_pipeline::summary::Refresh;
-use pizza_pipeline::warehouse::Warehouse;
+use pizza_pipeline::stream::OrderStream;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -45,49 +42,14 @@ fn orders() -> Vec<OrderEvent> {
 /// Accepts the orders at the door, hands them to `enrich_orders` in one batch (without
 /// the event of `dropped`, if any), checkpoints past the whole batch, and reads the books.
 async fn books_after_landing(dropped: Option<i64>) -> Ledger {
-    let dir = tempfile::tempdir().unwrap();
-    let lake = Arc::new(LocalLake::new(dir.path().join("lake")));
-    let gate = LakeGate::default();
-    let warehouse = Arc::new(
-        Warehouse::open(
-            &dir.path().join("warehouse.duckdb"),
-            lake.clone(),
-            gate.clone(),
-            &pizza_pipeline::population::shipped(),
-        )
-        .unwrap(),
+    let handler = InProcess::start(chrono_tz::UTC, &[customer(1, "TX")]);
+    let (app, log, lake, warehouse) = (
+        handler.app.clone(),
+        handler.log.clone(),
+        handler.lake.clone(),
+        handler.warehouse.clone(),
     );
-    let customers = SqliteCustomers::open(&dir.path().join("customers.sqlite")).unwrap();
-    customers
-        .replace_all(&[Customer {
-            customer_id: 1,
-            name: "Customer 1".into(),
-            address: "1 Main St".into(),
-            city: "Austin".into(),
-            state: "TX".into(),
-            zip_code: "73301".into(),
-        }])
-        .unwrap();
-    let log_path = dir.path().join("order-log.sqlite");
-    let log = EmbeddedLog::open(&log_path).unwrap();
-    let metrics = Arc::new(Metrics::new());
-    let app = functions::router(FunctionsState {
-        stream: log.clone(),
-        backlog: None,
-        customers: Arc::new(customers),
-        lake: lake.clone(),
-        summary: Arc::new(Refresh::new(
-            lake.clone(),
-            gate,
-            warehouse.clone(),
-            Arc::new(pizza_pipeline::population::shipped()),
-            metrics.clone(),
-        )),
-        metrics,
-        report_tz: chrono_tz::UTC,
-        order_horizon_days: pizza_pipeline::order::DEFAULT_HORIZON_DAYS,
-    });
-
+    let log_path = handler.dir.path().join("order-log.sqlite");
     log.publish(orders()).await.unwrap();
     let batch = log.read_after(0, 100).unwrap();
     let last = batch.events.last().unwrap().seq;

@@ -1,9 +1,7 @@
 //! An attacker's first hour against `dev` as it starts by default (loopback, no key): the
 //! requests a review tried, each with the answer it must get, and the process still up.
 
-mod common;
-
-use common::{client, get_status, post_order, Dev, BIN};
+use crate::common::{client, get_status, post_order, Dev, BIN};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

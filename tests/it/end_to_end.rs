@@ -2,13 +2,11 @@
 //! goes in over HTTP; the report that comes out must equal an independent computation
 //! written here, from the posted orders alone.
 
-mod common;
-
-use chrono::{DateTime, Duration, Months, Utc};
-use common::{
+use crate::common::{
     balanced_books, client, get_json, get_status, load_customers, metric, refresh_at, run, total,
     wait_until_landed, Dev,
 };
+use chrono::{DateTime, Duration, Months, Utc};
 use pizza_pipeline::lake::LakeStore;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -380,7 +378,7 @@ async fn generated_stream_matches_an_independent_report() {
 /// mirror restores it from the remote lake.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_same_stream_with_the_lake_on_azurite() {
-    let azurite = common::azurite::Azurite::start();
+    let azurite = crate::common::azurite::Azurite::start();
     let lake_url = azurite.container_url("lake");
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");
@@ -389,7 +387,7 @@ async fn the_same_stream_with_the_lake_on_azurite() {
     let remote = pizza_pipeline::lake::AdlsLake::new(&lake_url, None).unwrap();
     let files = remote.list("orders_enriched").await.unwrap();
     assert!(!files.is_empty(), "the lake is in the container");
-    let remote_ids = common::lake_order_ids(&remote).await;
+    let remote_ids = crate::common::lake_order_ids(&remote).await;
     let distinct: BTreeSet<i64> = posted.iter().map(|p| p.order_id).collect();
     let remote_set: BTreeSet<i64> = remote_ids.iter().copied().collect();
     assert_eq!(

@@ -3,83 +3,21 @@
 //! adapters: no bad event and no bad invocation can hold a partition still, nothing is
 //! dropped unseen, and the hourly timer builds the nightly report once per local day.
 
+use crate::common::in_process::{customer, InProcess};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::Router;
 use chrono::{DateTime, Utc};
-use pizza_pipeline::customers::{Customer, SqliteCustomers};
-use pizza_pipeline::functions::{self, invocation, FunctionsState};
-use pizza_pipeline::lake::{LakeGate, LakeStore, LocalLake};
-use pizza_pipeline::metrics::Metrics;
-use pizza_pipeline::stream::EmbeddedLog;
-use pizza_pipeline::summary::{Refresh, RefreshOptions, ReportWindow};
-use pizza_pipeline::warehouse::Warehouse;
+use pizza_pipeline::functions::invocation;
+use pizza_pipeline::lake::{LakeStore, LocalLake};
+use pizza_pipeline::summary::{RefreshOptions, ReportWindow};
 use serde_json::Value;
-use std::sync::Arc;
 use tower::ServiceExt;
-
-struct Handler {
-    app: Router,
-    summary: Arc<Refresh>,
-    lake: Arc<LocalLake>,
-    metrics: Arc<Metrics>,
-    _dir: tempfile::TempDir,
-}
 
 /// The handler's routes on a fresh lake, warehouse, log and customer table; the fixture
 /// batch's customers (ids 42 and 7) exist.
-fn handler(report_tz: chrono_tz::Tz) -> Handler {
-    let dir = tempfile::tempdir().unwrap();
-    let lake_root = dir.path().join("lake");
-    let lake = Arc::new(LocalLake::new(&lake_root));
-    let gate = LakeGate::default();
-    let population = pizza_pipeline::population::shipped();
-    let warehouse = Arc::new(
-        Warehouse::open(
-            &dir.path().join("w.duckdb"),
-            lake.clone(),
-            gate.clone(),
-            &population,
-        )
-        .unwrap(),
-    );
-    let metrics = Arc::new(Metrics::new());
-    let summary = Arc::new(Refresh::new(
-        lake.clone(),
-        gate,
-        warehouse,
-        Arc::new(population),
-        metrics.clone(),
-    ));
-    let customers = SqliteCustomers::open(&dir.path().join("c.sqlite")).unwrap();
-    let customer = |customer_id: i64, state: &str| Customer {
-        customer_id,
-        name: format!("customer {customer_id}"),
-        address: "1 Main St".into(),
-        city: "Austin".into(),
-        state: state.into(),
-        zip_code: "73301".into(),
-    };
-    customers
-        .replace_all(&[customer(42, "TX"), customer(7, "NY")])
-        .unwrap();
-    let app = functions::router(FunctionsState {
-        stream: EmbeddedLog::open(&dir.path().join("log.sqlite")).unwrap(),
-        backlog: None,
-        customers: Arc::new(customers),
-        lake: lake.clone(),
-        summary: summary.clone(),
-        metrics: metrics.clone(),
-        report_tz,
-        order_horizon_days: pizza_pipeline::order::DEFAULT_HORIZON_DAYS,
-    });
-    Handler {
-        app,
-        summary,
-        lake,
-        metrics,
-        _dir: dir,
-    }
+fn handler(report_tz: chrono_tz::Tz) -> InProcess {
+    InProcess::start(report_tz, &[customer(42, "TX"), customer(7, "NY")])
 }
 
 fn fixture(name: &str) -> Value {
@@ -243,7 +181,7 @@ fn at(text: &str) -> DateTime<Utc> {
 }
 
 /// One timer tick as the host sends it; whether a report was built, and its window end.
-async fn tick(handler: &Handler, now: &str) -> Option<String> {
+async fn tick(handler: &InProcess, now: &str) -> Option<String> {
     let body = invocation::encode_timer(at(now), None, at(now), false);
     let (status, answer) = invoke(&handler.app, "/build_state_summary", body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");

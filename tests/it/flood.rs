@@ -1,9 +1,7 @@
 //! A flood of orders from many connections: every answer is a 202 or a 503 with
 //! Retry-After (load shed), nothing else, and the server's memory stays bounded.
 
-mod common;
-
-use common::{client, stream_order, wait_until_landed, Dev};
+use crate::common::{client, stream_order, wait_until_landed, Dev};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -61,11 +61,11 @@ use pizza_pipeline::warehouse::{report_row, Warehouse};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-const SYNAPSE_ORDERS: &str = include_str!("../sql/synapse/03_orders_enriched.sql");
-const SYNAPSE_POPULATION: &str = include_str!("../sql/synapse/04_adult_population.sql");
-const SYNAPSE_LEDGER: &str = include_str!("../sql/synapse/06_ledger.sql");
-const DUCKDB_ORDERS: &str = include_str!("../sql/duckdb/orders_enriched.sql");
-const POPULATION_CSV: &str = include_str!("../data/census/adult_population_by_state.csv");
+const SYNAPSE_ORDERS: &str = include_str!("../../sql/synapse/03_orders_enriched.sql");
+const SYNAPSE_POPULATION: &str = include_str!("../../sql/synapse/04_adult_population.sql");
+const SYNAPSE_LEDGER: &str = include_str!("../../sql/synapse/06_ledger.sql");
+const DUCKDB_ORDERS: &str = include_str!("../../sql/duckdb/orders_enriched.sql");
+const POPULATION_CSV: &str = include_str!("../../data/census/adult_population_by_state.csv");
 
 // ---------------------------------------------------------------------------------------
 // T-SQL -> DuckDB

@@ -1,9 +1,7 @@
 //! Every rule of CONTRACT §3 through the real server: the right status, a JSON reason naming
 //! the field (and index), never a 5xx, and nothing of a refused request stored.
 
-mod common;
-
-use common::{client, get_status, metric, Dev};
+use crate::common::{client, get_status, metric, Dev};
 use serde_json::{json, Value};
 
 fn valid(order_id: i64) -> Value {
@@ -177,7 +175,7 @@ async fn every_rule_is_refused_and_nothing_is_stored() {
     let ok = http.post(&url).json(&valid(1)).send().await.unwrap();
     assert_eq!(ok.status(), 202);
     assert_eq!(ok.json::<Value>().await.unwrap()["accepted"], json!([1]));
-    common::wait_until_landed(&http, &dev).await;
+    crate::common::wait_until_landed(&http, &dev).await;
     assert_eq!(get_status(&http, &dev, "/api/orders/1").await, 200);
     assert_eq!(
         metric(&http, &dev, "pizza_orders_accepted_total").await,
@@ -197,13 +195,13 @@ async fn every_rule_is_refused_and_nothing_is_stored() {
         conflict.json::<Value>().await.unwrap()["conflicts"],
         json!([1])
     );
-    let books = common::balanced_books(&http, &dev).await;
+    let books = crate::common::balanced_books(&http, &dev).await;
     assert_eq!(
         [
-            common::total(&books, "accepted"),
-            common::total(&books, "landed"),
-            common::total(&books, "duplicates"),
-            common::total(&books, "conflicts"),
+            crate::common::total(&books, "accepted"),
+            crate::common::total(&books, "landed"),
+            crate::common::total(&books, "duplicates"),
+            crate::common::total(&books, "conflicts"),
         ],
         [1, 1, 1, 1]
     );

@@ -3,10 +3,8 @@
 //! the history as demo data in `GET /api/states`; a second start generates nothing; a
 //! start without the flag has no history.
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, NaiveDate, Timelike, Utc};
-use common::*;
 use std::path::Path;
 
 /// Every file under the lake's orders table, with its size (what a second start must

@@ -1,9 +1,7 @@
 //! Hostile input over HTTP: random bytes, deep JSON, huge numbers, unicode, injection
 //! strings. The server never answers 5xx, never crashes, and stores nothing.
 
-mod common;
-
-use common::{client, get_status, metric, Dev};
+use crate::common::{client, get_status, metric, Dev};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};

@@ -1,14 +1,12 @@
 //! The ADLS Gen2 lake adapter (Azure Blob SDK) against Azurite: the object-store
 //! contract the lake kernel relies on, and a storage outage in the middle of a stream.
 
-mod common;
-
-use bytes::Bytes;
-use common::azurite::Azurite;
-use common::{
+use crate::common::azurite::Azurite;
+use crate::common::{
     client, expect_failures_and_backlog, lake_order_ids, metric, post_order, stream_order,
     wait_until_landed, Dev,
 };
+use bytes::Bytes;
 use pizza_pipeline::lake::{AdlsLake, LakeStore};
 use std::collections::BTreeSet;
 

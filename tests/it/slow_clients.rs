@@ -1,9 +1,7 @@
 //! A client that trickles its headers in (slowloris) is cut off after the header
 //! deadline, and never stops others from being served meanwhile.
 
-mod common;
-
-use common::{client, get_status, Dev};
+use crate::common::{client, get_status, Dev};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -2,9 +2,7 @@
 //! need it and the other reading ones do not; admin routes take JSON only and refuse
 //! cross-site requests; the host-only invocation routes are never reachable from outside.
 
-mod common;
-
-use common::{client, get_status, Dev};
+use crate::common::{client, get_status, Dev};
 use serde_json::json;
 
 fn order() -> serde_json::Value {

@@ -2,9 +2,7 @@
 //! exact repeats and broken orders, each answered as it must be, and every fresh order
 //! it reports accepted lands.
 
-mod common;
-
-use common::{client, landed_ids, refresh_at, wait_until_landed, Dev, BIN};
+use crate::common::{client, landed_ids, refresh_at, wait_until_landed, Dev, BIN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_simulated_stream_is_answered_and_landed() {

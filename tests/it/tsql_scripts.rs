@@ -30,6 +30,7 @@
 //! obtained by breaking each real script. `TSQL_SCRIPTS_SHOW=1` prints what sqlparser is
 //! given.
 
+use pizza_pipeline::sql_script::{batches, placeholders};
 use sqlparser::ast::{SetExpr, Statement};
 use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::Parser;
@@ -268,32 +269,6 @@ fn read_script(path: &str) -> String {
 // Placeholders, batches and parameters
 // ---------------------------------------------------------------------------------------
 
-/// The `{{name}}`s of `text`, in order of appearance (repeats included).
-fn placeholders_in(text: &str) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| format!("unclosed {{{{ near {:?}", &rest[start..]))?;
-        let name = &after[..end];
-        if name.is_empty()
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
-            return Err(format!("malformed placeholder {{{{{name}}}}}"));
-        }
-        names.push(name.to_string());
-        rest = &after[end + 2..];
-    }
-    if rest.contains("}}") {
-        return Err("stray }} in the script".into());
-    }
-    Ok(names)
-}
-
 /// The leading comment block (the header every script starts with).
 fn header(text: &str) -> String {
     text.lines()
@@ -307,10 +282,10 @@ fn header(text: &str) -> String {
 /// [`PLACEHOLDERS`]) and substitutes the sample values, as the adapter does with real ones.
 fn substitute(text: &str, declared: &[&str]) -> Result<String, String> {
     let head = header(text);
-    let set = |names: Vec<String>| names.into_iter().collect::<BTreeSet<String>>();
-    let used = set(placeholders_in(&text[head.len()..])?);
-    let described = set(placeholders_in(&head)?);
-    let declared = set(declared.iter().map(|s| s.to_string()).collect());
+    // The adapters' own reading of a script: `sql_script::placeholders` and `batches`.
+    let used = placeholders(&text[head.len()..]);
+    let described = placeholders(&head);
+    let declared: BTreeSet<String> = declared.iter().map(|s| s.to_string()).collect();
     if used != declared || described != declared {
         return Err(format!(
             "placeholders used {used:?} and described in the header {described:?} must both \
@@ -323,21 +298,6 @@ fn substitute(text: &str, declared: &[&str]) -> Result<String, String> {
         out = out.replace(&format!("{{{{{name}}}}}"), p.sample);
     }
     Ok(out)
-}
-
-/// Splits on lines that contain only `GO` (any case, surrounding blanks allowed).
-fn split_batches(text: &str) -> Vec<String> {
-    let mut batches = vec![String::new()];
-    for line in text.lines() {
-        if line.trim().eq_ignore_ascii_case("GO") {
-            batches.push(String::new());
-        } else {
-            let batch = batches.last_mut().unwrap();
-            batch.push_str(line);
-            batch.push('\n');
-        }
-    }
-    batches
 }
 
 fn tokenize(sql: &str) -> Result<Vec<Token>, String> {
@@ -812,7 +772,7 @@ fn check_script(
     findings: &mut Findings,
 ) -> Result<Vec<Vec<Statement>>, String> {
     let text = substitute(text, script.placeholders)?;
-    let batches = split_batches(&text);
+    let batches = batches(&text);
     if batches.len() != script.batches {
         return Err(format!(
             "{} batches, the contract says {}",

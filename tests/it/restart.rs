@@ -1,11 +1,9 @@
 //! Stop `dev` (SIGTERM) in the middle of a stream, start it again: every order that got a
 //! 202 is in the warehouse exactly once.
 
-mod common;
-
-use common::{
-    balanced_books, client, lake_rows, landed_ids, refresh_at, spawn_posters, total, wait_for_acks,
-    wait_until_landed, Acknowledged, Dev,
+use crate::common::{
+    assert_every_acknowledged_order_landed_once, balanced_books, client, refresh_at, spawn_posters,
+    wait_for_acks, wait_until_landed, Acknowledged, Dev,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -33,24 +31,8 @@ async fn sigterm_mid_stream_loses_no_acknowledged_order() {
     let books = balanced_books(&http, &dev).await;
     dev.stop();
 
-    let landed = landed_ids(&data_dir);
-    let missing: Vec<_> = acknowledged.difference(&landed).take(10).collect();
-    assert!(
-        missing.is_empty(),
-        "acknowledged but not landed: {missing:?}"
-    );
     // The books balance across the restart, every landed order accepted once.
-    assert_eq!(total(&books, "accepted"), landed.len() as i64);
-    assert_eq!(total(&books, "landed"), landed.len() as i64);
-    assert!(total(&books, "accepted") >= acknowledged.len() as i64);
-    // Every landed order was acknowledged or was in flight when the server stopped (its
-    // 202 may have been lost on the wire); none is stored twice anywhere in the lake.
-    let (stored, distinct) = lake_rows(&data_dir);
-    assert_eq!(
-        (stored as usize, distinct as usize),
-        (landed.len(), landed.len()),
-        "after compaction each order is stored once"
-    );
+    let landed = assert_every_acknowledged_order_landed_once(&data_dir, &acknowledged, &books);
     println!(
         "acknowledged {} orders, landed {} after restart",
         acknowledged.len(),
@@ -68,7 +50,7 @@ fn sigterm_during_start_up_is_a_clean_stop() {
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("data");
     let log = tmp.path().join("dev.log");
-    let mut child = std::process::Command::new(common::BIN)
+    let mut child = std::process::Command::new(crate::common::BIN)
         .args([
             "dev",
             "--listen",
@@ -93,8 +75,8 @@ fn sigterm_during_start_up_is_a_clean_stop() {
         );
         std::thread::sleep(Duration::from_millis(1));
     }
-    common::sigterm(&child);
-    let Some(status) = common::exit_within(
+    crate::common::sigterm(&child);
+    let Some(status) = crate::common::exit_within(
         &mut child,
         deadline.saturating_duration_since(Instant::now()),
     ) else {

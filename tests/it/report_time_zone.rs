@@ -3,11 +3,9 @@
 //! and that zone is `UTC` unless `--report-time-zone` (or `PIZZA_REPORT_TIME_ZONE`) says
 //! otherwise.
 
-mod common;
-
+use crate::common::{Dev, BIN};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use common::{Dev, BIN};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;

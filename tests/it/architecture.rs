@@ -8,11 +8,15 @@
 //!   the hosts sit on top;
 //! - the two hosts, `host` (embedded) and `azure`, never import each other;
 //! - the warehouse reads the lake only through `LakeStore` (no `std::fs` in it);
+//! - the core names no vendor crate: the Azure SDKs, the TDS client (`tiberius` and the
+//!   crate's `tds` module), DuckDB and SQLite appear only in the adapter files of
+//!   [`ADAPTERS`], each behind its cargo feature;
 //! - errors are typed: no `Result<_, String>` anywhere in `src/`;
 //! - one place writes the HTTP API's error bodies (`src/api_error.rs`) and one the
 //!   invocation answers (`invocation_reply` in `src/functions/mod.rs`).
 //!
-//! `cargo test --release --test architecture -- --nocapture` also prints the module map.
+//! `cargo test --release --test it architecture:: -- --nocapture` also prints the module
+//! map, which `docs/ARCHITECTURE.md` §10 shows as it is (a test holds them to each other).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -42,10 +46,18 @@ fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
     files
 }
 
-/// The top-level module a file belongs to (`None` for `lib.rs` and `main.rs`).
+/// The node of the graph a file belongs to: its top-level module (`src/lake/` and
+/// everything in it is `lake`), except an adapter file inside a core module, which is a
+/// node of its own (`summary/synapse.rs`), so the map shows what the core itself imports.
+/// `None` for `lib.rs` and `main.rs`.
 fn module_of(path: &Path) -> Option<String> {
-    let relative = path.strip_prefix(src()).unwrap();
-    let first = relative.components().next()?.as_os_str().to_string_lossy();
+    let relative = relative(path);
+    if let Some((place, _, _)) = adapter_of(&relative) {
+        if !place.ends_with('/') && place.contains('/') {
+            return Some(place.to_string());
+        }
+    }
+    let first = relative.split('/').next()?;
     let name = first.trim_end_matches(".rs").to_string();
     (!matches!(name.as_str(), "lib" | "main")).then_some(name)
 }
@@ -270,4 +282,183 @@ fn one_place_writes_each_kind_of_error_answer() {
             );
         }
     }
+}
+
+/// The vendor crates: the core must not name them.
+const VENDOR_CRATES: [&str; 7] = [
+    "azure_core",
+    "azure_identity",
+    "azure_messaging_eventhubs",
+    "azure_storage_blob",
+    "tiberius",
+    "duckdb",
+    "rusqlite",
+];
+
+/// The adapters: the files (or folders) of `src/` that may name vendor crates, the cargo
+/// feature each sits behind, and what it adapts.
+const ADAPTERS: [(&str, &str, &str); 9] = [
+    (
+        "azure/",
+        "azure",
+        "the Azure host: settings, identity, `serve`",
+    ),
+    (
+        "tds.rs",
+        "azure",
+        "the TDS session Azure SQL and Synapse share",
+    ),
+    (
+        "lake/adls.rs",
+        "azure",
+        "the lake on ADLS Gen2 / Blob Storage",
+    ),
+    (
+        "stream/event_hubs.rs",
+        "azure",
+        "the order stream on Event Hubs",
+    ),
+    (
+        "customers/azure_sql.rs",
+        "azure",
+        "the customer table on Azure SQL",
+    ),
+    (
+        "summary/synapse.rs",
+        "azure",
+        "the report published and checked in Synapse",
+    ),
+    (
+        "warehouse/",
+        "embedded",
+        "the report published and checked in DuckDB",
+    ),
+    (
+        "stream/embedded_log.rs",
+        "embedded",
+        "the order stream in SQLite",
+    ),
+    (
+        "customers/sqlite.rs",
+        "embedded",
+        "the customer table in SQLite",
+    ),
+];
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(src())
+        .unwrap()
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+fn adapter_of(relative: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
+    ADAPTERS.iter().find(|(place, _, _)| {
+        relative == *place || (place.ends_with('/') && relative.starts_with(place))
+    })
+}
+
+/// The vendor crates (and the `tds` module) that `code` names as paths.
+fn vendor_names(code: &str) -> BTreeSet<String> {
+    let mut named = BTreeSet::new();
+    let names = VENDOR_CRATES.iter().copied().chain(["tds"]);
+    for name in names {
+        let path = format!("{name}::");
+        let mut rest = code;
+        while let Some(at) = rest.find(&path) {
+            let before = rest[..at].chars().next_back();
+            // `foo_duckdb::` is another name; `crate::tds::` and `super::tds::` are the module.
+            let starts_a_name = !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            if starts_a_name {
+                named.insert(name.to_string());
+            }
+            rest = &rest[at + path.len()..];
+        }
+    }
+    named
+}
+
+#[test]
+fn the_core_names_no_vendor_crate() {
+    assert_eq!(
+        vendor_names("use duckdb::Connection; let w = \"warehouse.duckdb\"; crate::tds::X"),
+        ["duckdb", "tds"].map(String::from).into()
+    );
+    assert!(vendor_names("my_duckdb::x").is_empty());
+    println!(
+        "vendor crates the core may not name: {} (and the crate's `tds` module)",
+        VENDOR_CRATES.join(", ")
+    );
+    let mut adapters_seen = BTreeSet::new();
+    for (path, text) in sources(&src()) {
+        let relative = relative(&path);
+        let named = vendor_names(&without_comments(&text));
+        match adapter_of(&relative) {
+            Some(adapter) => {
+                adapters_seen.insert(adapter.0);
+            }
+            None => assert!(
+                named.is_empty(),
+                "{relative} is core and names {named:?}: only the adapters may ({:?})",
+                ADAPTERS.map(|a| a.0)
+            ),
+        }
+    }
+    assert_eq!(adapters_seen.len(), ADAPTERS.len(), "every adapter exists");
+}
+
+/// Each adapter is compiled only with its feature: the `mod` that declares it (in
+/// `lib.rs` for a top-level module, else in its parent's `mod.rs`) carries the `cfg`.
+#[test]
+fn every_adapter_sits_behind_its_cargo_feature() {
+    for (place, feature, _) in ADAPTERS {
+        let place = place.trim_end_matches('/').trim_end_matches(".rs");
+        let (parent, name) = match place.rsplit_once('/') {
+            Some((parent, name)) => (format!("{parent}/mod.rs"), name),
+            None => ("lib.rs".to_string(), place),
+        };
+        let text = std::fs::read_to_string(src().join(&parent)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let declared = lines
+            .iter()
+            .position(|l| {
+                l.trim_start_matches("pub ")
+                    .starts_with(&format!("mod {name};"))
+            })
+            .unwrap_or_else(|| panic!("{parent} declares no `mod {name};`"));
+        let gate = format!("#[cfg(feature = \"{feature}\")]");
+        assert!(
+            declared > 0 && lines[declared - 1].trim() == gate,
+            "{parent}: `mod {name};` is not behind {gate}"
+        );
+    }
+}
+
+/// The module map of `docs/ARCHITECTURE.md` §10, as the import graph draws it: a node per
+/// module (an adapter file inside a core module by its path), an edge per import.
+fn module_map(graph: &Graph) -> String {
+    let id = |node: &str| node.trim_end_matches(".rs").replace('/', "_");
+    let mut map = String::from("flowchart LR\n");
+    for node in graph.keys().filter(|n| n.contains('/')) {
+        map.push_str(&format!("    {}[\"{node}\"]\n", id(node)));
+    }
+    for (module, imports) in graph {
+        for import in imports.iter().filter(|i| graph.contains_key(*i)) {
+            map.push_str(&format!("    {} --> {}\n", id(module), id(import)));
+        }
+    }
+    map
+}
+
+#[test]
+fn the_documented_module_map_is_the_import_graph() {
+    let map = module_map(&import_graph());
+    println!("```mermaid\n{map}```");
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ARCHITECTURE.md"))
+            .unwrap();
+    assert!(
+        doc.contains(&format!("```mermaid\n{map}```")),
+        "docs/ARCHITECTURE.md's module map is not the import graph; paste this:\n```mermaid\n{map}```"
+    );
 }

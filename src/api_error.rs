@@ -71,23 +71,11 @@ pub fn new_error_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
-/// `error` and its sources, one after the other: the cause a log line needs.
-pub fn cause_chain(error: &dyn std::error::Error) -> String {
-    let mut said = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        said.push_str(": ");
-        said.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    said
-}
-
 impl ApiError {
     /// A back-end failure: the client gets `message` and an id, the log gets the cause.
-    pub fn backend(message: &'static str, cause: &dyn std::error::Error) -> Self {
+    pub fn backend(message: &'static str, cause: &(dyn std::error::Error + 'static)) -> Self {
         let error_id = new_error_id();
-        tracing::error!(error_id, cause = cause_chain(cause), "{message}");
+        tracing::error!(error_id, cause = crate::errors::chain(cause), "{message}");
         ApiError::Unavailable { message, error_id }
     }
 
@@ -161,7 +149,7 @@ impl From<OrderRefusal> for ApiError {
 impl From<RequestError> for ApiError {
     fn from(error: RequestError) -> Self {
         match error {
-            RequestError::Malformed(_) => ApiError::BadRequest(error.to_string()),
+            RequestError::Malformed(_) => ApiError::BadRequest(crate::errors::chain(&error)),
             _ => ApiError::Unprocessable(error.to_string()),
         }
     }
@@ -184,5 +172,24 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+/// A report build that failed: a verification that found a difference says which (500);
+/// any other failure is a back-end one (503 with an id, the cause in the log). The
+/// previous report is still served either way.
+impl From<crate::summary::SummaryError> for ApiError {
+    fn from(error: crate::summary::SummaryError) -> Self {
+        match error {
+            mismatch @ crate::summary::SummaryError::Mismatch { .. } => {
+                let said = mismatch.to_string();
+                tracing::error!("{said}; the previous report stays");
+                ApiError::VerificationFailed(said)
+            }
+            other => ApiError::backend(
+                "the report could not be built; the previous one is still served, retry",
+                &other,
+            ),
+        }
     }
 }

@@ -71,8 +71,8 @@ pub struct DevArgs {
     /// month weekday) in the report time zone, or "off". At each tick (and once at
     /// start-up) the nightly report is built if it is due — from 02:00 in the report
     /// time zone — and not built yet.
-    #[arg(long, env = "PIZZA_SUMMARY_SCHEDULE", default_value = crate::functions::SUMMARY_TIMER_SCHEDULE)]
-    pub summary_schedule: String,
+    #[arg(long, env = "PIZZA_SUMMARY_SCHEDULE", default_value = crate::functions::SUMMARY_TIMER_SCHEDULE, value_parser = clap::builder::ValueParser::new(parse_summary_schedule))]
+    pub summary_schedule: crate::summary::SummarySchedule,
     /// Seconds between lake compactions (at least 1).
     #[arg(long, env = "PIZZA_COMPACT_EVERY_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub compact_every_secs: u64,
@@ -299,6 +299,13 @@ fn bad_value(text: &str, expected: &'static str) -> BadValue {
     }
 }
 
+/// Parsed by clap, so a schedule with a typo stops `dev` before it opens or binds anything.
+fn parse_summary_schedule(
+    text: &str,
+) -> Result<crate::summary::SummarySchedule, crate::summary::ScheduleError> {
+    text.parse()
+}
+
 fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, BadValue> {
     use chrono::Datelike;
     let at = crate::order::parse_timestamp(text.trim())
@@ -322,7 +329,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 #[cfg(feature = "azure")]
 async fn serve() -> anyhow::Result<()> {
-    crate::azure::run_serve().await
+    Ok(crate::azure::run_serve().await?)
 }
 
 /// A build without the Azure adapters names what it lacks.

@@ -46,7 +46,7 @@ pub fn read_if_present(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
 pub enum LockError {
     #[error("{} is held by another process", .0.display())]
     Held(PathBuf),
-    #[error("{}: {source}", .path.display())]
+    #[error("{}", .path.display())]
     Io {
         path: PathBuf,
         #[source]

@@ -40,6 +40,15 @@ pub struct GenerateReport {
     pub seconds: f64,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// The spec asks for something that cannot be generated.
+    #[error("cannot generate this lake: {0}")]
+    Spec(&'static str),
+    #[error("the generated lake could not be written")]
+    Lake(#[from] crate::lake::LakeError),
+}
+
 /// Base price per pizza, in cents.
 pub(crate) const PRICES: [i64; 5] = [1099, 1299, 1599, 1699, 1199];
 
@@ -48,7 +57,7 @@ pub fn generate_lake(
     lake_root: &Path,
     customers: &[Customer],
     spec: &LakeSpec,
-) -> anyhow::Result<GenerateReport> {
+) -> Result<GenerateReport, GenerateError> {
     generate_lake_numbered_from(lake_root, customers, spec, 1)
 }
 
@@ -59,10 +68,16 @@ pub fn generate_lake_numbered_from(
     customers: &[Customer],
     spec: &LakeSpec,
     first_order_id: i64,
-) -> anyhow::Result<GenerateReport> {
-    anyhow::ensure!(first_order_id >= 1, "order ids start at 1");
-    anyhow::ensure!(!customers.is_empty(), "no customers to generate orders for");
-    anyhow::ensure!(spec.days > 0, "days must be at least 1");
+) -> Result<GenerateReport, GenerateError> {
+    if first_order_id < 1 {
+        return Err(GenerateError::Spec("order ids start at 1"));
+    }
+    if customers.is_empty() {
+        return Err(GenerateError::Spec("no customers to generate orders for"));
+    }
+    if spec.days == 0 {
+        return Err(GenerateError::Spec("days must be at least 1"));
+    }
     let started = std::time::Instant::now();
     let lake = LocalLake::new(lake_root);
     let customers: Vec<Arc<Customer>> = customers.iter().cloned().map(Arc::new).collect();
@@ -75,10 +90,10 @@ pub fn generate_lake_numbered_from(
     let next_day = std::sync::atomic::AtomicU32::new(0);
     let bytes = std::sync::atomic::AtomicU64::new(0);
     let gross_cents = std::sync::atomic::AtomicI64::new(0);
-    std::thread::scope(|scope| -> anyhow::Result<()> {
+    std::thread::scope(|scope| -> Result<(), GenerateError> {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
-                scope.spawn(|| -> anyhow::Result<()> {
+                scope.spawn(|| -> Result<(), GenerateError> {
                     loop {
                         let index = next_day.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         if index >= spec.days {
@@ -128,7 +143,7 @@ fn write_day(
     first_id: i64,
     count: u64,
     seed: u64,
-) -> anyhow::Result<(u64, i64)> {
+) -> Result<(u64, i64), GenerateError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let midnight: DateTime<Utc> = day.and_hms_opt(0, 0, 0).unwrap().and_utc();
     let rows: Vec<EnrichedOrder> = (0..count as i64)

@@ -28,6 +28,7 @@ pub mod azure;
 pub mod cli;
 pub mod customers;
 pub mod enrich;
+pub mod errors;
 pub mod files;
 pub mod functions;
 pub mod generate;

@@ -49,7 +49,7 @@ pub async fn serve(listener: TcpListener, app: Router, stop: impl Future<Output 
                 Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: back off rather than spin.
-                    tracing::warn!(error = %e, "accept failed");
+                    tracing::warn!(error = %crate::errors::Chain(&e), "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -74,7 +74,7 @@ pub async fn serve(listener: TcpListener, app: Router, stop: impl Future<Output 
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+                tracing::debug!(error = %crate::errors::Chain(&e), "connection ended with an error");
             }
             drop(permit);
         });
@@ -128,7 +128,7 @@ impl StopSignal {
             let catch = |kind: SignalKind, name: &str| match signal(kind) {
                 Ok(signal) => Some(signal),
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot catch {name}; it will stop the process at once");
+                    tracing::warn!(error = %crate::errors::Chain(&e), "cannot catch {name}; it will stop the process at once");
                     None
                 }
             };

@@ -186,7 +186,18 @@ impl OrderMaker {
 }
 
 /// The customers to order as: id and state.
-fn load_customers(file: Option<&PathBuf>) -> anyhow::Result<Vec<(i64, String)>> {
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    /// The spec asks for something that cannot be simulated.
+    #[error("cannot simulate this stream: {0}")]
+    Spec(&'static str),
+    #[error("the customer file")]
+    Customers(#[from] crate::customers::CustomerCsvError),
+    #[error("the HTTP client could not be built")]
+    Client(#[from] reqwest::Error),
+}
+
+fn load_customers(file: Option<&PathBuf>) -> Result<Vec<(i64, String)>, SimulateError> {
     let customers: Vec<Customer> = match file {
         Some(file) => read_customers_csv(file)?,
         None => {
@@ -198,19 +209,24 @@ fn load_customers(file: Option<&PathBuf>) -> anyhow::Result<Vec<(i64, String)>> 
             demo_customers(DEMO_CUSTOMER_COUNT, &states, DEMO_SEED)
         }
     };
-    anyhow::ensure!(!customers.is_empty(), "no customers to order as");
+    if customers.is_empty() {
+        return Err(SimulateError::Spec("no customers to order as"));
+    }
     Ok(customers
         .into_iter()
         .map(|c| (c.customer_id, c.state))
         .collect())
 }
 
-pub async fn simulate(spec: SimulateSpec) -> anyhow::Result<SimulateReport> {
-    anyhow::ensure!(spec.rate > 0.0, "--rate must be above 0");
-    anyhow::ensure!(
-        (0.0..=1.0).contains(&(spec.duplicates + spec.bad)),
-        "--duplicates + --bad must be a share between 0 and 1"
-    );
+pub async fn simulate(spec: SimulateSpec) -> Result<SimulateReport, SimulateError> {
+    if spec.rate <= 0.0 {
+        return Err(SimulateError::Spec("--rate must be above 0"));
+    }
+    if !(0.0..=1.0).contains(&(spec.duplicates + spec.bad)) {
+        return Err(SimulateError::Spec(
+            "--duplicates + --bad must be a share between 0 and 1",
+        ));
+    }
     let maker = Arc::new(Mutex::new(OrderMaker::new(
         load_customers(spec.customers.as_ref())?,
         spec.first_order_id,

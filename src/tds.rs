@@ -55,15 +55,19 @@ impl TdsTarget {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TdsError {
-    #[error("{target}: cannot get an Entra ID token: {message}")]
-    Token { target: String, message: String },
-    #[error("{target}: cannot connect: {source}")]
+    #[error("{target}: cannot get an Entra ID token")]
+    Token {
+        target: String,
+        #[source]
+        source: azure_core::Error,
+    },
+    #[error("{target}: cannot connect")]
     Connect {
         target: String,
         #[source]
         source: tiberius::error::Error,
     },
-    #[error("{target}: {source}")]
+    #[error("{target}: the statement failed")]
     Statement {
         target: String,
         #[source]
@@ -163,7 +167,7 @@ impl TdsSession {
                     // Whatever the error, this connection's state is unknown now.
                     *live = None;
                     if attempt == 1 && retry_decision(&error) == RetryDecision::Reconnect {
-                        tracing::warn!(target = %self.name(), %error, "transient SQL error; reconnecting and retrying once");
+                        tracing::warn!(target = %self.name(), error = %crate::errors::Chain(&error), "transient SQL error; reconnecting and retrying once");
                         continue;
                     }
                     return Err(TdsError::Statement {
@@ -180,9 +184,9 @@ impl TdsSession {
             .credential
             .get_token(&[SQL_SCOPE], None)
             .await
-            .map_err(|e| TdsError::Token {
+            .map_err(|source| TdsError::Token {
                 target: self.name(),
-                message: e.to_string(),
+                source,
             })?;
         let mut config = self.target.config(token.token.secret());
         let connect_error = |source: tiberius::error::Error| TdsError::Connect {

@@ -46,16 +46,16 @@ impl EventHubsBacklog {
                 self.checkpoints.list_with_metadata(&self.prefix)
             )
         };
-        let (states, listing) = tokio::time::timeout(READ_TIMEOUT, both)
-            .await
-            .map_err(|_| {
-                StreamError::Unavailable(format!(
-                    "Event Hubs or the host's checkpoints did not answer within {} s",
-                    READ_TIMEOUT.as_secs()
-                ))
-            })?;
-        let listing = listing.map_err(|e| {
-            StreamError::Unavailable(format!("the host's Event Hubs checkpoints: {e}"))
+        let (states, listing) =
+            tokio::time::timeout(READ_TIMEOUT, both)
+                .await
+                .map_err(|elapsed| StreamError::Unavailable {
+                    service: "Event Hubs or the host's checkpoints".into(),
+                    source: elapsed.into(),
+                })?;
+        let listing = listing.map_err(|e| StreamError::Unavailable {
+            service: "the host's Event Hubs checkpoints".into(),
+            source: e.into(),
         })?;
         let checkpointed = checkpoints(&listing);
         let partitions = states?

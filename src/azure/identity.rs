@@ -5,7 +5,7 @@
 //! secret exists anywhere. Elsewhere (an operator running `serve` on a workstation
 //! against a subscription) it is the developer's own sign-in (`az login` / `azd`).
 
-use super::settings::{AzureSettings, AZURE_CLIENT_ID};
+use super::settings::AzureSettings;
 use azure_core::credentials::TokenCredential;
 use azure_identity::{
     DeveloperToolsCredential, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
@@ -29,9 +29,9 @@ pub fn credential_kind(in_azure: bool, client_id: &str) -> CredentialKind {
     }
 }
 
-pub fn credential(settings: &AzureSettings) -> anyhow::Result<Arc<dyn TokenCredential>> {
+pub fn credential(settings: &AzureSettings) -> azure_core::Result<Arc<dyn TokenCredential>> {
     let in_azure = std::env::var_os("IDENTITY_ENDPOINT").is_some();
-    let kind = credential_kind(in_azure, settings.get(AZURE_CLIENT_ID));
+    let kind = credential_kind(in_azure, settings.client_id.as_deref().unwrap_or(""));
     tracing::info!(?kind, "Entra ID credential");
     let credential: Arc<dyn TokenCredential> = match kind {
         CredentialKind::SystemAssignedIdentity => ManagedIdentityCredential::new(None)?,

@@ -8,44 +8,66 @@
 
 use super::backlog::EventHubsBacklog;
 use super::identity::credential;
-use super::settings::*;
+use super::settings::{AzureSettings, SettingsError, FUNCTIONS_PORT, LAKE_URL};
 use crate::customers::AzureSqlCustomers;
 use crate::functions::{self, FunctionsState};
-use crate::lake::{AdlsLake, LakeGate};
+use crate::lake::{AdlsLake, LakeError, LakeGate};
 use crate::metrics::Metrics;
 use crate::stream::{EventHubsStream, StreamBacklog};
 use crate::summary::{Refresh, SynapseWarehouse};
 use crate::tds::{TdsSession, TdsTarget};
-use anyhow::Context;
+use azure_core::credentials::TokenCredential;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+
+/// Why `serve` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("no Entra ID credential to sign in with")]
+    Credential(#[source] azure_core::Error),
+    #[error("{setting} is not a usable container URL")]
+    Container {
+        setting: &'static str,
+        #[source]
+        source: LakeError,
+    },
+    #[error("cannot listen on {addr} ({FUNCTIONS_PORT})")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
 /// The functions' ports, opened on the Azure services the settings name. Nothing
 /// connects yet: each adapter connects on first use, so the host sees the handler
 /// ready at once and a slow service fails one invocation, not the start.
-pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<FunctionsState> {
-    let credential = credential(settings)?;
+pub fn azure_functions_state(settings: &AzureSettings) -> Result<FunctionsState, ServeError> {
+    let credential = credential(settings).map_err(ServeError::Credential)?;
     let lake = Arc::new(
-        AdlsLake::new(settings.get(LAKE_URL), Some(credential.clone()))
-            .with_context(|| format!("{LAKE_URL} is not a usable lake container URL"))?,
+        AdlsLake::new(&settings.lake_url, Some(credential.clone())).map_err(|source| {
+            ServeError::Container {
+                setting: LAKE_URL,
+                source,
+            }
+        })?,
     );
     let customers = AzureSqlCustomers::new(TdsSession::new(
-        TdsTarget::new(settings.get(SQL_SERVER), settings.get(SQL_DATABASE)),
+        TdsTarget::new(&settings.sql_server, &settings.sql_database),
         credential.clone(),
     ));
     let synapse = SynapseWarehouse::new(
         TdsSession::new(
-            TdsTarget::new(
-                settings.get(SYNAPSE_SQL_ENDPOINT),
-                settings.get(SYNAPSE_DATABASE),
-            ),
+            TdsTarget::new(&settings.synapse_endpoint, &settings.synapse_database),
             credential.clone(),
         ),
         lake.clone(),
     );
     let stream = Arc::new(EventHubsStream::new(
-        settings.get(EVENTHUB_NAMESPACE),
-        settings.get(EVENTHUB_NAME),
+        &settings.eventhub_namespace,
+        &settings.eventhub_name,
         credential.clone(),
     ));
     let backlog = stream_backlog(settings, &stream, credential)?;
@@ -68,8 +90,8 @@ pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<Functio
         lake,
         summary: Arc::new(summary),
         metrics,
-        report_tz: settings.report_tz()?,
-        order_horizon_days: settings.order_horizon_days()?,
+        report_tz: settings.report_tz,
+        order_horizon_days: settings.order_horizon_days,
     })
 }
 
@@ -78,33 +100,38 @@ pub fn azure_functions_state(settings: &AzureSettings) -> anyhow::Result<Functio
 fn stream_backlog(
     settings: &AzureSettings,
     stream: &Arc<EventHubsStream>,
-    credential: Arc<dyn azure_core::credentials::TokenCredential>,
-) -> anyhow::Result<Option<Arc<dyn StreamBacklog>>> {
-    let Some(url) = settings.checkpoint_container_url() else {
-        tracing::warn!("{HOST_STORAGE_ACCOUNT} is not set: the stream backlog is not read");
+    credential: Arc<dyn TokenCredential>,
+) -> Result<Option<Arc<dyn StreamBacklog>>, ServeError> {
+    let Some(url) = &settings.checkpoint_container_url else {
+        tracing::warn!(
+            "{} is not set: the stream backlog is not read",
+            super::settings::HOST_STORAGE_ACCOUNT
+        );
         return Ok(None);
     };
-    let checkpoints = AdlsLake::new(&url, Some(credential))
-        .with_context(|| format!("{url} is not a usable checkpoint container URL"))?;
+    let checkpoints =
+        AdlsLake::new(url, Some(credential)).map_err(|source| ServeError::Container {
+            setting: super::settings::HOST_STORAGE_ACCOUNT,
+            source,
+        })?;
     Ok(Some(Arc::new(EventHubsBacklog::new(
         stream.clone(),
         checkpoints,
-        settings.get(EVENTHUB_NAMESPACE),
-        settings.get(EVENTHUB_NAME),
-        settings.get(EVENTHUB_CONSUMER_GROUP),
+        &settings.eventhub_namespace,
+        &settings.eventhub_name,
+        &settings.eventhub_consumer_group,
     ))))
 }
 
-pub async fn run_serve() -> anyhow::Result<()> {
+pub async fn run_serve() -> Result<(), ServeError> {
     let stop_signal = crate::server::StopSignal::listen();
     let settings = AzureSettings::from_env()?;
     let state = azure_functions_state(&settings)?;
-    let port = settings.port()?;
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, settings.port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("cannot listen on {addr} ({FUNCTIONS_PORT})"))?;
-    tracing::info!(%addr, hub = settings.get(EVENTHUB_NAME), "custom handler ready");
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    tracing::info!(%addr, hub = settings.eventhub_name, "custom handler ready");
     crate::server::serve(listener, functions::router(state), async {
         stop_signal.received().await;
         tracing::info!("stopping: finishing in-flight invocations");

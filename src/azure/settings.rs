@@ -3,7 +3,7 @@
 //! [`SETTINGS`] is the one list: `serve` checks it, `docs/AZURE.md` documents it and the
 //! Bicep templates must set every required entry (a test holds them to it).
 
-use crate::summary::{parse_report_time_zone, UnknownTimeZone};
+use crate::summary::parse_report_time_zone;
 use std::collections::BTreeMap;
 
 /// Who reads a setting.
@@ -142,10 +142,26 @@ pub const SETTINGS: [Setting; 16] = [
     },
 ];
 
-/// The settings as read, defaults applied.
-#[derive(Debug, Clone)]
+/// The settings, read and parsed once, at start, before anything connects or listens.
+#[derive(Debug, Clone, PartialEq)]
 pub struct AzureSettings {
-    values: BTreeMap<&'static str, String>,
+    pub port: u16,
+    /// The Event Hubs namespace host.
+    pub eventhub_namespace: String,
+    pub eventhub_name: String,
+    /// The trigger's consumer group (`$Default` when the host did not pass it on).
+    pub eventhub_consumer_group: String,
+    pub sql_server: String,
+    pub sql_database: String,
+    pub lake_url: String,
+    pub synapse_endpoint: String,
+    pub synapse_database: String,
+    pub report_tz: chrono_tz::Tz,
+    pub order_horizon_days: u32,
+    /// A user-assigned identity's client id (`None`: the system-assigned identity).
+    pub client_id: Option<String>,
+    /// The container of the host's Event Hubs checkpoints (`None`: no host storage named).
+    pub checkpoint_container_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,66 +193,83 @@ impl AzureSettings {
                 (None, None) => problems.push(format!("  - {}: {}", setting.name, setting.meaning)),
             }
         }
-        let settings = AzureSettings { values };
-        if problems.is_empty() {
-            if let Err(problem) = settings.port() {
-                problems.push(format!("  - {FUNCTIONS_PORT}: {problem}"));
+        let get = |name: &str| values.get(name).cloned().unwrap_or_default();
+        let mut parsed = |name: &'static str, problem: Option<String>| {
+            if let Some(problem) = problem {
+                problems.push(format!("  - {name}: {problem}"));
             }
-            if let Err(problem) = settings.report_tz() {
-                problems.push(format!("  - {REPORT_TIME_ZONE}: {problem}"));
-            }
-            if let Err(problem) = settings.order_horizon_days() {
-                problems.push(format!("  - {ORDER_HORIZON_DAYS}: {problem}"));
-            }
+        };
+        let port = get(FUNCTIONS_PORT).parse::<u16>().ok();
+        if values.contains_key(FUNCTIONS_PORT) {
+            parsed(
+                FUNCTIONS_PORT,
+                port.is_none()
+                    .then(|| NotAPort(get(FUNCTIONS_PORT)).to_string()),
+            );
         }
-        if problems.is_empty() {
-            Ok(settings)
-        } else {
-            Err(SettingsError { problems })
+        let report_tz = parse_report_time_zone(&get(REPORT_TIME_ZONE));
+        parsed(
+            REPORT_TIME_ZONE,
+            report_tz.as_ref().err().map(|e| e.to_string()),
+        );
+        let horizon = parse_day_count(&get(ORDER_HORIZON_DAYS));
+        parsed(
+            ORDER_HORIZON_DAYS,
+            horizon.as_ref().err().map(|e| e.to_string()),
+        );
+        if !problems.is_empty() {
+            return Err(SettingsError { problems });
         }
+        let client_id = get(AZURE_CLIENT_ID);
+        Ok(AzureSettings {
+            port: port.expect("checked above"),
+            eventhub_namespace: get(EVENTHUB_NAMESPACE),
+            eventhub_name: get(EVENTHUB_NAME),
+            eventhub_consumer_group: Some(get(EVENTHUB_CONSUMER_GROUP))
+                .filter(|g| !g.is_empty())
+                .unwrap_or_else(|| "$Default".into()),
+            sql_server: get(SQL_SERVER),
+            sql_database: get(SQL_DATABASE),
+            lake_url: get(LAKE_URL),
+            synapse_endpoint: get(SYNAPSE_SQL_ENDPOINT),
+            synapse_database: get(SYNAPSE_DATABASE),
+            report_tz: report_tz.expect("checked above"),
+            order_horizon_days: horizon.expect("checked above"),
+            client_id: Some(client_id).filter(|id| !id.is_empty()),
+            checkpoint_container_url: checkpoint_container_url(
+                &get(HOST_BLOB_SERVICE_URI),
+                &get(HOST_STORAGE_ACCOUNT),
+            ),
+        })
     }
 
     pub fn from_env() -> Result<Self, SettingsError> {
         Self::read(|name| std::env::var(name).ok())
     }
+}
 
-    /// A setting's value; empty for a host-only setting the host did not pass on.
-    pub fn get(&self, name: &str) -> &str {
-        self.values.get(name).map(String::as_str).unwrap_or("")
+/// The container of the host's Event Hubs checkpoints: under the Blob endpoint when one is
+/// named, else the account's public-cloud endpoint; `None` without either.
+fn checkpoint_container_url(blob_service_uri: &str, account: &str) -> Option<String> {
+    let container = crate::stream::backlog::CHECKPOINT_CONTAINER;
+    let uri = blob_service_uri.trim().trim_end_matches('/');
+    let account = account.trim();
+    if !uri.is_empty() {
+        Some(format!("{uri}/{container}"))
+    } else if !account.is_empty() {
+        Some(format!(
+            "https://{account}.blob.core.windows.net/{container}"
+        ))
+    } else {
+        None
     }
+}
 
-    pub fn port(&self) -> Result<u16, NotAPort> {
-        let text = self.get(FUNCTIONS_PORT);
-        text.parse::<u16>().map_err(|_| NotAPort(text.to_string()))
-    }
-
-    pub fn report_tz(&self) -> Result<chrono_tz::Tz, UnknownTimeZone> {
-        parse_report_time_zone(self.get(REPORT_TIME_ZONE))
-    }
-
-    /// The container of the host's Event Hubs checkpoints (`None`: no host storage named).
-    pub fn checkpoint_container_url(&self) -> Option<String> {
-        let container = crate::stream::backlog::CHECKPOINT_CONTAINER;
-        let uri = self.get(HOST_BLOB_SERVICE_URI).trim().trim_end_matches('/');
-        let account = self.get(HOST_STORAGE_ACCOUNT).trim();
-        if !uri.is_empty() {
-            Some(format!("{uri}/{container}"))
-        } else if !account.is_empty() {
-            Some(format!(
-                "https://{account}.blob.core.windows.net/{container}"
-            ))
-        } else {
-            None
-        }
-    }
-
-    pub fn order_horizon_days(&self) -> Result<u32, NotADayCount> {
-        let text = self.get(ORDER_HORIZON_DAYS);
-        text.parse::<u32>()
-            .ok()
-            .filter(|days| (1..=36_500).contains(days))
-            .ok_or_else(|| NotADayCount(text.to_string()))
-    }
+fn parse_day_count(text: &str) -> Result<u32, NotADayCount> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|days| (1..=36_500).contains(days))
+        .ok_or_else(|| NotADayCount(text.to_string()))
 }
 
 /// A day-count setting that is not a whole number of days from 1 to 36500.
@@ -274,11 +307,12 @@ mod tests {
     #[test]
     fn a_complete_table_starts_with_defaults_applied() {
         let settings = read(&complete()).expect("complete");
-        assert_eq!(settings.port(), Ok(7071));
-        assert_eq!(settings.get(SYNAPSE_DATABASE), "pizza_warehouse");
-        assert_eq!(settings.get(SUMMARY_SCHEDULE), "0 0 * * * *");
-        assert_eq!(settings.get(VERIFY_SCHEDULE), "0 30 4 * * 0");
-        assert_eq!(settings.report_tz(), Ok(chrono_tz::UTC));
+        assert_eq!(settings.port, 7071);
+        assert_eq!(settings.synapse_database, "pizza_warehouse");
+        assert_eq!(settings.report_tz, chrono_tz::UTC);
+        assert_eq!(settings.order_horizon_days, 400);
+        assert_eq!(settings.client_id, None);
+        assert_eq!(settings.eventhub_consumer_group, "enrich");
     }
 
     #[test]
@@ -324,10 +358,10 @@ mod tests {
     #[test]
     fn the_checkpoints_are_found_from_the_host_storage_settings() {
         let mut map = complete();
-        assert_eq!(read(&map).unwrap().checkpoint_container_url(), None);
+        assert_eq!(read(&map).unwrap().checkpoint_container_url, None);
         map.insert(HOST_STORAGE_ACCOUNT, "pizzafunc");
         assert_eq!(
-            read(&map).unwrap().checkpoint_container_url().as_deref(),
+            read(&map).unwrap().checkpoint_container_url.as_deref(),
             Some("https://pizzafunc.blob.core.windows.net/azure-webjobs-eventhub")
         );
         map.insert(
@@ -335,7 +369,7 @@ mod tests {
             "http://127.0.0.1:10000/devstoreaccount1/",
         );
         assert_eq!(
-            read(&map).unwrap().checkpoint_container_url().as_deref(),
+            read(&map).unwrap().checkpoint_container_url.as_deref(),
             Some("http://127.0.0.1:10000/devstoreaccount1/azure-webjobs-eventhub")
         );
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 pub(super) async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Dev(args) => run_dev(dev_settings(args)?).await,
+        Command::Dev(args) => Ok(run_dev(dev_settings(args)?).await?),
         Command::Customers {
             command: CustomersCommand::Load { data_dir, file },
         } => load_customers(data_dir, file),
@@ -61,13 +61,12 @@ fn dev_settings(args: DevArgs) -> anyhow::Result<DevSettings> {
          addresses. Set PIZZA_API_KEY (or --api-key), or listen on 127.0.0.1",
         args.listen
     );
-    let schedule = args.summary_schedule.trim();
     Ok(DevSettings {
         data_dir: args.data_dir,
         listen: args.listen,
         report_tz: args.report_tz.tz,
         order_horizon_days: args.order_horizon_days,
-        summary_schedule: (!schedule.eq_ignore_ascii_case("off")).then(|| schedule.to_string()),
+        summary_schedule: args.summary_schedule,
         compact_every: Duration::from_secs(args.compact_every_secs),
         batching: crate::host::BatchPolicy {
             max: args.batch_max as usize,

@@ -47,7 +47,10 @@ impl AzureSqlCustomers {
         self.session
             .run(statement)
             .await
-            .map_err(|e| CustomerLookupError::Unavailable(e.to_string()))
+            .map_err(|e| CustomerLookupError::Unavailable {
+                database: "Azure SQL".into(),
+                source: e.into(),
+            })
     }
 }
 

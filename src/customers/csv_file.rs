@@ -6,27 +6,39 @@ use std::path::Path;
 
 /// A customer CSV that cannot be used, with the line at fault.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: {message}")]
-pub struct CustomerCsvError {
-    pub file: String,
-    pub message: String,
+pub enum CustomerCsvError {
+    /// The file cannot be read as CSV (at `line`, when one is at fault).
+    #[error("{file}{}", .line.map(|l| format!(": line {l}")).unwrap_or_default())]
+    Unreadable {
+        file: String,
+        line: Option<usize>,
+        #[source]
+        source: csv::Error,
+    },
+    /// The file reads, and breaks a rule of the table.
+    #[error("{file}: {problem}")]
+    Invalid { file: String, problem: String },
 }
 
 /// Reads and validates a customer CSV (header `customer_id,name,address,city,state,zip_code`).
 /// Every problem names its line; nothing is loaded unless the whole file is good.
 pub fn read_customers_csv(file: &Path) -> Result<Vec<Customer>, CustomerCsvError> {
     let name = file.display().to_string();
-    let csv_error = |message: String| CustomerCsvError {
+    let csv_error = |problem: String| CustomerCsvError::Invalid {
         file: name.clone(),
-        message,
+        problem,
+    };
+    let unreadable = |line: Option<usize>| {
+        let file = name.clone();
+        move |source| CustomerCsvError::Unreadable { file, line, source }
     };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::Fields)
         .from_path(file)
-        .map_err(|e| csv_error(e.to_string()))?;
+        .map_err(unreadable(None))?;
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| csv_error(e.to_string()))?
+        .map_err(unreadable(Some(1)))?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
         .collect();
@@ -41,7 +53,7 @@ pub fn read_customers_csv(file: &Path) -> Result<Vec<Customer>, CustomerCsvError
     let mut customers = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
-        let record = record.map_err(|e| csv_error(format!("line {line}: {e}")))?;
+        let record = record.map_err(unreadable(Some(line)))?;
         let customer_id: i64 = record[0]
             .parse()
             .ok()

@@ -48,8 +48,12 @@ pub const CSV_HEADER: [&str; 6] = [
 
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerLookupError {
-    #[error("customer database unavailable: {0}")]
-    Unavailable(String),
+    #[error("customer database {database} unavailable")]
+    Unavailable {
+        database: String,
+        #[source]
+        source: crate::errors::BoxError,
+    },
 }
 
 /// Maps keyed by customer id. Enrichment probes one per order, so they hash with foldhash

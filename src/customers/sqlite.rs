@@ -18,7 +18,7 @@ pub struct SqliteCustomers {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerLoadError {
-    #[error("customer database {path}: {source}")]
+    #[error("customer database {}", .path.display())]
     Sqlite {
         path: PathBuf,
         #[source]
@@ -151,7 +151,10 @@ impl CustomerDirectory for SqliteCustomers {
         Box::pin(self.cache.lookup_through(ids, move |missing| async move {
             // SQLite calls block; keep them off the async workers.
             tokio::task::block_in_place(|| self.lookup_uncached(&missing)).map_err(|e| {
-                CustomerLookupError::Unavailable(format!("{}: {e}", self.path.display()))
+                CustomerLookupError::Unavailable {
+                    database: self.path.display().to_string(),
+                    source: e.into(),
+                }
             })
         }))
     }

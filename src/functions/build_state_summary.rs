@@ -47,8 +47,8 @@ async fn backlog_line(state: &FunctionsState) -> Option<String> {
             Some(line)
         }
         Err(e) => {
-            tracing::warn!(error = %e, "stream backlog unknown");
-            Some(format!("stream backlog unknown: {e}"))
+            tracing::warn!(error = %crate::errors::Chain(&e), "stream backlog unknown");
+            Some(format!("stream backlog unknown: {}", crate::errors::Chain(&e)))
         }
     }
 }

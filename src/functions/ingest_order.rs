@@ -1,7 +1,8 @@
 //! `ingest_order`: validate, publish durably, answer 202 (CONTRACT §3).
 
 use super::FunctionsState;
-use crate::api_error::{cause_chain, new_error_id, ApiError, OrderRefusal};
+use crate::api_error::{new_error_id, ApiError, OrderRefusal};
+use crate::errors::chain;
 use crate::order::{parse_orders, DateRule, OrderEvent, MAX_BODY_BYTES};
 use crate::server::read_body;
 use crate::stream::{PublishOutcome, StreamError};
@@ -50,7 +51,7 @@ async fn accept(
         }
         other => {
             let error_id = new_error_id();
-            let cause = cause_chain(&other);
+            let cause = chain(&other);
             tracing::error!(
                 error_id,
                 cause,

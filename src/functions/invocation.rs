@@ -42,20 +42,29 @@ pub struct InvocationResponse {
     pub return_value: Value,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum InvocationError {
-    #[error("invocation payload is not JSON: {0}")]
-    NotJson(String),
+    #[error("invocation payload is not JSON")]
+    NotJson(#[source] serde_json::Error),
     #[error("invocation has no Data.{0}")]
     MissingBinding(&'static str),
-    #[error("invocation field {field}: {message}")]
-    BadField { field: String, message: String },
+    #[error("invocation field {field}: {problem}")]
+    BadField {
+        field: String,
+        problem: String,
+        #[source]
+        source: Option<serde_json::Error>,
+    },
     /// The host sent no usable `Metadata.PartitionContext.PartitionId`. Lake files are
     /// named by partition and sequence range, so such a batch has no safe name: with a
     /// made-up partition, two partitions with overlapping sequence numbers would overwrite
     /// each other's files. The invocation fails (and is retried) rather than guess.
-    #[error("invocation has no usable Metadata.PartitionContext.PartitionId: {0}")]
-    NoPartition(String),
+    #[error("invocation has no usable Metadata.PartitionContext.PartitionId: {why}")]
+    NoPartition {
+        why: String,
+        #[source]
+        source: Option<serde_json::Error>,
+    },
 }
 
 impl InvocationError {
@@ -64,14 +73,25 @@ impl InvocationError {
     /// and acknowledged. A missing partition is the host's problem, not the data's: that
     /// invocation fails instead, and is retried.
     pub fn is_unreadable(&self) -> bool {
-        !matches!(self, InvocationError::NoPartition(_))
+        !matches!(self, InvocationError::NoPartition { .. })
     }
 }
 
-fn bad(field: &str, message: impl Into<String>) -> InvocationError {
+fn bad(field: &str, problem: impl Into<String>) -> InvocationError {
     InvocationError::BadField {
         field: field.to_string(),
-        message: message.into(),
+        problem: problem.into(),
+        source: None,
+    }
+}
+
+/// A field whose JSON does not read as `problem` says it should.
+fn bad_json(field: &str, problem: &str) -> impl FnOnce(serde_json::Error) -> InvocationError {
+    let (field, problem) = (field.to_string(), problem.to_string());
+    move |source| InvocationError::BadField {
+        field,
+        problem,
+        source: Some(source),
     }
 }
 
@@ -99,8 +119,8 @@ pub fn decode_eventhub_batch(body: &[u8]) -> Result<EventHubBatch, InvocationErr
         // Anything unusual (a missing binding, a value of the wrong type, broken JSON)
         // is read the general way, which says what is wrong with it.
         Err(_) => {
-            let request: InvocationRequest = serde_json::from_slice(body)
-                .map_err(|e| InvocationError::NotJson(e.to_string()))?;
+            let request: InvocationRequest =
+                serde_json::from_slice(body).map_err(InvocationError::NotJson)?;
             let raw = request
                 .data
                 .get(ORDERS_BINDING)
@@ -150,10 +170,12 @@ fn partition_id(raw: Option<&RawValue>) -> Result<String, InvocationError> {
         #[serde(rename = "PartitionId")]
         partition_id: Option<String>,
     }
-    let no_partition = |why: String| InvocationError::NoPartition(why);
+    let no_partition = |why: String| InvocationError::NoPartition { why, source: None };
     let raw = raw.ok_or_else(|| no_partition("Metadata.PartitionContext is missing".into()))?;
-    let context = nested::<PartitionContext>(raw)
-        .map_err(|e| no_partition(format!("Metadata.PartitionContext is unreadable: {e}")))?;
+    let context = nested::<PartitionContext>(raw).map_err(|e| InvocationError::NoPartition {
+        why: "Metadata.PartitionContext is unreadable".into(),
+        source: Some(e),
+    })?;
     let partition = context
         .partition_id
         .ok_or_else(|| no_partition("Metadata.PartitionContext has no PartitionId".into()))?;
@@ -231,7 +253,7 @@ impl OrdersBinding<'_> {
 /// (`"dataType": "string"`), read as the one-pass path reads them.
 fn event_bodies(raw: &RawValue) -> Result<Vec<String>, InvocationError> {
     serde_json::from_str::<OrdersBinding>(raw.get())
-        .map_err(|e| bad(ORDERS_FIELD, format!("not an array of events: {e}")))?
+        .map_err(bad_json(ORDERS_FIELD, "not an array of events"))?
         .into_bodies()
 }
 
@@ -239,7 +261,7 @@ const ORDERS_FIELD: &str = "Data.orders";
 
 fn bodies_of_array(array_text: &str) -> Result<Vec<String>, InvocationError> {
     let items: Vec<&RawValue> = serde_json::from_str(array_text)
-        .map_err(|e| bad(ORDERS_FIELD, format!("not an array of events: {e}")))?;
+        .map_err(bad_json(ORDERS_FIELD, "not an array of events"))?;
     items.into_iter().map(event_body).collect()
 }
 
@@ -247,7 +269,8 @@ fn bodies_of_array(array_text: &str) -> Result<Vec<String>, InvocationError> {
 fn event_body(item: &RawValue) -> Result<String, InvocationError> {
     let item = item.get();
     if item.starts_with('"') {
-        serde_json::from_str::<String>(item).map_err(|e| bad(ORDERS_FIELD, e.to_string()))
+        serde_json::from_str::<String>(item)
+            .map_err(bad_json(ORDERS_FIELD, "an event is not a string"))
     } else {
         Ok(item.to_string())
     }
@@ -359,12 +382,12 @@ pub struct TimerRun {
 /// Reads a timer trigger invocation (binding `timer`).
 pub fn decode_timer(body: &[u8]) -> Result<TimerRun, InvocationError> {
     let request: InvocationRequest =
-        serde_json::from_slice(body).map_err(|e| InvocationError::NotJson(e.to_string()))?;
+        serde_json::from_slice(body).map_err(InvocationError::NotJson)?;
     let raw = request
         .data
         .get(TIMER_BINDING)
         .ok_or(InvocationError::MissingBinding(TIMER_BINDING))?;
-    let timer: Value = nested(raw).map_err(|e| bad("Data.timer", e.to_string()))?;
+    let timer: Value = nested(raw).map_err(bad_json("Data.timer", "not a timer's JSON"))?;
     let is_past_due = timer
         .get("IsPastDue")
         .and_then(Value::as_bool)
@@ -534,15 +557,15 @@ mod tests {
             decode_eventhub_batch(b"nope"),
             Err(InvocationError::NotJson(_))
         ));
-        assert_eq!(
+        assert!(matches!(
             decode_eventhub_batch(br#"{"Data":{}}"#).unwrap_err(),
             InvocationError::MissingBinding("orders")
-        );
+        ));
         let mismatch = br#"{"Data":{"orders":"[{},{}]"},"Metadata":{"SequenceNumberArray":"[1]"}}"#;
-        assert!(decode_eventhub_batch(mismatch)
-            .unwrap_err()
-            .to_string()
-            .contains("1 entries for 2 events"));
+        assert!(
+            crate::errors::chain(&decode_eventhub_batch(mismatch).unwrap_err())
+                .contains("1 entries for 2 events")
+        );
         let fractional =
             br#"{"Data":{"orders":"[{}]"},"Metadata":{"SequenceNumberArray":"[1.5]"}}"#;
         assert!(decode_eventhub_batch(fractional)
@@ -584,7 +607,7 @@ mod tests {
                 .remove("PartitionContext");
         });
         assert!(
-            matches!(&no_context, InvocationError::NoPartition(why) if why.contains("missing")),
+            matches!(&no_context, InvocationError::NoPartition { why, .. } if why.contains("missing")),
             "{no_context}"
         );
         let no_id = without(&|r| {
@@ -593,10 +616,13 @@ mod tests {
                 .unwrap()
                 .remove("PartitionId");
         });
-        assert!(matches!(no_id, InvocationError::NoPartition(_)), "{no_id}");
+        assert!(
+            matches!(no_id, InvocationError::NoPartition { .. }),
+            "{no_id}"
+        );
         let traversal =
             without(&|r| r["Metadata"]["PartitionContext"]["PartitionId"] = "../x".into());
-        assert!(matches!(traversal, InvocationError::NoPartition(_)));
+        assert!(matches!(traversal, InvocationError::NoPartition { .. }));
         for error in [no_context, no_id, traversal] {
             assert!(!error.is_unreadable(), "{error}: fails, is not quarantined");
         }

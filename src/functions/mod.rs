@@ -111,7 +111,7 @@ pub enum FunctionError {
     Lake(#[from] LakeError),
     #[error(transparent)]
     Summary(#[from] SummaryError),
-    #[error("unreadable invocation ({reason}) could not be kept in quarantine: {source}")]
+    #[error("unreadable invocation ({reason}) could not be kept in quarantine")]
     NotQuarantined {
         reason: String,
         #[source]
@@ -168,7 +168,7 @@ fn invocation_reply(invocation: &Invocation, result: Result<Invoked, FunctionErr
             "{} failed (invocation {}): {}; the host runs it again",
             invocation.function,
             invocation.id,
-            crate::api_error::cause_chain(error)
+            crate::errors::chain(error)
         );
     }
     let (status, response) = match result {
@@ -183,7 +183,7 @@ fn invocation_reply(invocation: &Invocation, result: Result<Invoked, FunctionErr
         Err(error) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             InvocationResponse {
-                logs: vec![error.to_string()],
+                logs: vec![crate::errors::chain(&error)],
                 ..Default::default()
             },
         ),

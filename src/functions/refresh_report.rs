@@ -16,7 +16,7 @@
 use super::FunctionsState;
 use crate::api_error::ApiError;
 use crate::server::read_body;
-use crate::summary::{RefreshOptions, RefreshRequest, ReportWindow, SummaryError};
+use crate::summary::{RefreshOptions, RefreshRequest, ReportWindow};
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -59,24 +59,12 @@ async fn refresh(state: &FunctionsState, body: Body) -> Result<Response, ApiErro
     let options = RefreshOptions {
         verify: request.verify,
     };
-    match state.summary.refresh(window, options).await {
-        Ok(report) => {
-            tracing::info!(
-                "state_top_pizzas built for [{}, {}) on request: {} rows",
-                report.window_start,
-                report.window_end,
-                report.report_rows
-            );
-            Ok(Json(report).into_response())
-        }
-        Err(mismatch @ SummaryError::Mismatch { .. }) => {
-            let said = mismatch.to_string();
-            tracing::error!("{said}; the previous report stays");
-            Err(ApiError::VerificationFailed(said))
-        }
-        Err(e) => Err(ApiError::backend(
-            "the report could not be built; the previous one is still served, retry",
-            &e,
-        )),
-    }
+    let report = state.summary.refresh(window, options).await?;
+    tracing::info!(
+        "state_top_pizzas built for [{}, {}) on request: {} rows",
+        report.window_start,
+        report.window_end,
+        report.report_rows
+    );
+    Ok(Json(report).into_response())
 }

@@ -1,6 +1,6 @@
 //! The embedded data directory: one folder holds the whole pipeline's state.
 
-use anyhow::Context;
+use super::HostError;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -9,22 +9,21 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    pub fn create(root: &Path) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(root)
-            .with_context(|| format!("cannot create data dir {}", root.display()))?;
+    pub fn create(root: &Path) -> Result<Self, HostError> {
+        std::fs::create_dir_all(root).map_err(|source| HostError::CreateDataDir {
+            path: root.to_path_buf(),
+            source,
+        })?;
         Ok(DataDir {
             root: root.to_path_buf(),
         })
     }
 
     /// An existing data dir (for commands that must not start a new one by mistake).
-    pub fn existing(root: &Path) -> anyhow::Result<Self> {
-        anyhow::ensure!(
-            root.is_dir(),
-            "data dir {} does not exist (run `pizza-pipeline dev --data-dir {}` first)",
-            root.display(),
-            root.display()
-        );
+    pub fn existing(root: &Path) -> Result<Self, HostError> {
+        if !root.is_dir() {
+            return Err(HostError::NoDataDir(root.to_path_buf()));
+        }
         Ok(DataDir {
             root: root.to_path_buf(),
         })

@@ -7,10 +7,9 @@
 //! ([`MARKER`]) records it, so the dashboard can say the history is demo data for as long
 //! as it is in the lake. Later starts never generate again.
 
-use super::DataDir;
+use super::{DataDir, HostError};
 use crate::customers::DEMO_SEED;
 use crate::lake::{LakeStore, ORDERS_TABLE};
-use anyhow::Context;
 use chrono::{DateTime, Months, NaiveDate, SubsecRound, Utc};
 
 /// Orders in the generated year: 5,000 customers ordering twice a month on average
@@ -47,17 +46,25 @@ pub fn read_marker(dir: &DataDir) -> Option<DemoHistory> {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => {
-            tracing::warn!(error = %e, path = %path.display(), "demo history marker unreadable; the dashboard will not label the demo data");
+            tracing::warn!(error = %crate::errors::Chain(&e), path = %path.display(), "demo history marker unreadable; the dashboard will not label the demo data");
             return None;
         }
     };
     match serde_json::from_str(&text) {
         Ok(marker) => Some(marker),
         Err(e) => {
-            tracing::warn!(error = %e, path = %path.display(), "demo history marker malformed; the dashboard will not label the demo data");
+            tracing::warn!(error = %crate::errors::Chain(&e), path = %path.display(), "demo history marker malformed; the dashboard will not label the demo data");
             None
         }
     }
+}
+
+/// Whether a start generates the demo year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoDecision {
+    Generate,
+    /// Not generated, and why.
+    Skip(&'static str),
 }
 
 /// Whether this start may generate the demo year, and why not when it may not.
@@ -65,22 +72,22 @@ pub async fn may_generate(
     first_start: bool,
     remote_lake: bool,
     lake: &dyn LakeStore,
-) -> anyhow::Result<Result<(), &'static str>> {
+) -> Result<DemoDecision, HostError> {
     if remote_lake {
-        return Ok(Err(
+        return Ok(DemoDecision::Skip(
             "the demo history is written into the data dir's own lake, not a --lake-url container",
         ));
     }
     if !first_start {
-        return Ok(Err(
+        return Ok(DemoDecision::Skip(
             "only the first start of a data dir (no customers yet) generates the demo history",
         ));
     }
-    let files = lake.list(ORDERS_TABLE).await.context("listing the lake")?;
+    let files = lake.list(ORDERS_TABLE).await?;
     if files.iter().any(|f| f.ends_with(".parquet")) {
-        return Ok(Err("the lake holds orders already"));
+        return Ok(DemoDecision::Skip("the lake holds orders already"));
     }
-    Ok(Ok(()))
+    Ok(DemoDecision::Generate)
 }
 
 /// Generates the 12 months before `today` (UTC) into the data dir's lake, then writes the
@@ -89,7 +96,7 @@ pub fn generate(
     dir: &DataDir,
     customers: &[crate::customers::Customer],
     today: NaiveDate,
-) -> anyhow::Result<DemoHistory> {
+) -> Result<DemoHistory, HostError> {
     let first_day = today
         .checked_sub_months(Months::new(12))
         .expect("dates far from chrono's limits");
@@ -131,13 +138,13 @@ pub fn generate(
     Ok(marker)
 }
 
-fn write_marker(dir: &DataDir, marker: &DemoHistory) -> anyhow::Result<()> {
+fn write_marker(dir: &DataDir, marker: &DemoHistory) -> Result<(), HostError> {
     let path = dir.root().join(MARKER);
-    let temp = path.with_extension("json.tmp");
     let json = serde_json::to_vec_pretty(marker).expect("json");
-    std::fs::write(&temp, json).with_context(|| format!("writing {}", temp.display()))?;
-    std::fs::rename(&temp, &path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    crate::files::write_atomically(&path, &json).map_err(|source| HostError::Marker {
+        path: path.clone(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub async fn run(
     let mut checkpoint = match blocking(&log, move |log| log.checkpoint(CONSUMER)).await {
         Ok(seq) => seq,
         Err(e) => {
-            tracing::error!(error = %e, "cannot read the dispatcher checkpoint; enrichment stopped");
+            tracing::error!(error = %crate::errors::Chain(&e), "cannot read the dispatcher checkpoint; enrichment stopped");
             return;
         }
     };
@@ -62,11 +62,11 @@ pub async fn run(
         let batch = match blocking(&log, move |log| log.read_after(checkpoint, batch_max)).await {
             Ok(batch) => batch,
             Err(e) if stopping => {
-                tracing::warn!(error = %e, "cannot read the order log; the rest is delivered at the next start");
+                tracing::warn!(error = %crate::errors::Chain(&e), "cannot read the order log; the rest is delivered at the next start");
                 return;
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read the order log; retrying");
+                tracing::warn!(error = %crate::errors::Chain(&e), "cannot read the order log; retrying");
                 sleep_or_stop(FIRST_BACKOFF * 10, &shutdown).await;
                 continue;
             }
@@ -103,7 +103,7 @@ pub async fn run(
         }
         if let Err(e) = blocking(&log, move |log| log.set_checkpoint(CONSUMER, last)).await {
             // Not fatal: the batch will be delivered again and land on the same files.
-            tracing::warn!(error = %e, "checkpoint not saved; the batch may be delivered again");
+            tracing::warn!(error = %crate::errors::Chain(&e), "checkpoint not saved; the batch may be delivered again");
         }
         checkpoint = last;
         if stopping {
@@ -139,7 +139,7 @@ async fn deliver(app: &Router, payload: Bytes, shutdown: &CancellationToken) -> 
         match invoke(app, "/enrich_orders", payload.clone()).await {
             Ok(()) => return true,
             Err(e) => {
-                tracing::warn!(attempt, error = %e, retry_in_ms = backoff.as_millis() as u64, "enrich_orders failed; retrying the same batch");
+                tracing::warn!(attempt, error = %crate::errors::Chain(&e), retry_in_ms = backoff.as_millis() as u64, "enrich_orders failed; retrying the same batch");
             }
         }
         if !sleep_or_stop(backoff, shutdown).await {
@@ -155,9 +155,9 @@ pub enum DispatchError {
     /// The function answered that the invocation failed; its answer says why.
     #[error("{status}: {answer}")]
     Failed { status: StatusCode, answer: String },
-    #[error("order log: {0}")]
+    #[error("the order log")]
     Log(#[from] LogError),
-    #[error("order log task: {0}")]
+    #[error("a worker reading the order log failed")]
     Task(#[from] tokio::task::JoinError),
 }
 

@@ -23,13 +23,53 @@ use crate::serving::{self, ServedReports, ServingState};
 use crate::stream::EmbeddedLog;
 use crate::summary::{Refresh, RefreshOptions};
 use crate::warehouse::Warehouse;
-use anyhow::Context;
 use chrono_tz::Tz;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// Why the embedded host could not start, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("cannot create data dir {}", .path.display())]
+    CreateDataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("data dir {} does not exist (run `pizza-pipeline dev --data-dir {}` first)", .0.display(), .0.display())]
+    NoDataDir(PathBuf),
+    #[error("the customer table")]
+    Customers(#[from] crate::customers::CustomerLoadError),
+    #[error("the order log")]
+    Log(#[from] crate::stream::LogError),
+    #[error("the lake")]
+    Lake(#[from] crate::lake::LakeError),
+    #[error("the warehouse")]
+    Warehouse(#[from] crate::warehouse::WarehouseError),
+    #[error("the report")]
+    Summary(#[from] crate::summary::SummaryError),
+    #[error("the demo history")]
+    Generate(#[from] crate::generate::GenerateError),
+    #[error("the demo history marker {}", .path.display())]
+    Marker {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--lake-url {0}: this build has no Blob Storage adapter (cargo feature `azure`); build with the default features, or keep the lake in the data dir")]
+    NoBlobStorage(String),
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("a worker of the embedded host failed")]
+    Task(#[from] tokio::task::JoinError),
+}
 
 /// Settings of `pizza-pipeline dev`.
 #[derive(Debug, Clone)]
@@ -39,8 +79,8 @@ pub struct DevSettings {
     pub report_tz: Tz,
     /// Orders dated more than this many days before they arrive are refused.
     pub order_horizon_days: u32,
-    /// Six-field cron expression (with seconds), or `None` for no timer.
-    pub summary_schedule: Option<String>,
+    /// When the summary timer ticks (or no timer).
+    pub summary_schedule: crate::summary::SummarySchedule,
     pub compact_every: Duration,
     pub batching: dispatcher::BatchPolicy,
     /// When set, `POST /api/orders` and `/admin/*` require it (`x-functions-key` header or
@@ -90,7 +130,7 @@ impl Embedded {
         dir: &DataDir,
         lake: Arc<dyn LakeStore>,
         metrics: Arc<Metrics>,
-    ) -> anyhow::Result<EmbeddedReport> {
+    ) -> Result<EmbeddedReport, HostError> {
         let population = crate::population::shipped();
         let gate = LakeGate::default();
         let warehouse = Arc::new(Warehouse::open_deferred(
@@ -111,7 +151,7 @@ impl Embedded {
     pub async fn open(
         data_dir: &std::path::Path,
         lake_url: Option<&str>,
-    ) -> anyhow::Result<(Self, Arc<SqliteCustomers>)> {
+    ) -> Result<(Self, Arc<SqliteCustomers>), HostError> {
         let dir = DataDir::create(data_dir)?;
         let population = Arc::new(crate::population::shipped());
         let (customers, first_start) = open_customers(&dir, &population, DEMO_CUSTOMER_COUNT)?;
@@ -156,7 +196,7 @@ pub fn books(
 pub async fn open_lake(
     dir: &DataDir,
     lake_url: Option<&str>,
-) -> anyhow::Result<Arc<dyn LakeStore>> {
+) -> Result<Arc<dyn LakeStore>, HostError> {
     let local = Arc::new(LocalLake::new(dir.lake()));
     match lake_url {
         None => Ok(local),
@@ -167,14 +207,14 @@ pub async fn open_lake(
 /// A lake container in Blob Storage / ADLS Gen2, signed in with the URL's SAS or as the
 /// developer (Azure CLI), mirrored into `local`.
 #[cfg(feature = "azure")]
-async fn open_remote_lake(url: &str, local: Arc<LocalLake>) -> anyhow::Result<Arc<dyn LakeStore>> {
+async fn open_remote_lake(
+    url: &str,
+    local: Arc<LocalLake>,
+) -> Result<Arc<dyn LakeStore>, HostError> {
     use crate::lake::rollup::ROLLUP_TABLE;
     use crate::lake::{AdlsLake, MirroredLake};
     let remote = Arc::new(AdlsLake::with_developer_sign_in(url)?);
-    remote
-        .ensure_container()
-        .await
-        .with_context(|| format!("opening the lake container {}", remote.display()))?;
+    remote.ensure_container().await?;
     tracing::info!(
         lake = remote.display(),
         "lake in Blob Storage, mirrored in the data dir"
@@ -191,11 +231,11 @@ async fn open_remote_lake(url: &str, local: Arc<LocalLake>) -> anyhow::Result<Ar
 }
 
 #[cfg(not(feature = "azure"))]
-async fn open_remote_lake(url: &str, _local: Arc<LocalLake>) -> anyhow::Result<Arc<dyn LakeStore>> {
-    anyhow::bail!(
-        "--lake-url {url}: this build has no Blob Storage adapter (cargo feature `azure`); \
-         build with the default features, or keep the lake in the data dir"
-    )
+async fn open_remote_lake(
+    url: &str,
+    _local: Arc<LocalLake>,
+) -> Result<Arc<dyn LakeStore>, HostError> {
+    Err(HostError::NoBlobStorage(url.to_string()))
 }
 
 /// Opens the customer DB; on a first run (no customers) creates `demo_count` demo
@@ -205,7 +245,7 @@ pub fn open_customers(
     dir: &DataDir,
     population: &[StatePopulation],
     demo_count: usize,
-) -> anyhow::Result<(SqliteCustomers, bool)> {
+) -> Result<(SqliteCustomers, bool), HostError> {
     let customers = SqliteCustomers::open(&dir.customers())?;
     let first_run = customers.count()? == 0;
     if first_run {
@@ -222,7 +262,7 @@ pub fn open_customers(
 }
 
 /// `pizza-pipeline dev`: everything in one process until SIGTERM / Ctrl-C.
-pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
+pub async fn run_dev(settings: DevSettings) -> Result<(), HostError> {
     let stop_signal = crate::server::StopSignal::listen();
     let (embedded, customers) =
         Embedded::open(&settings.data_dir, settings.lake_url.as_deref()).await?;
@@ -254,7 +294,7 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
         population: embedded.population.clone(),
         report_tz: settings.report_tz,
         consumer: CONSUMER,
-        nightly_builds: settings.summary_schedule.is_some(),
+        nightly_builds: settings.summary_schedule.schedule().is_some(),
         demo: demo.map(|d| serde_json::to_value(d).expect("json")),
     });
     // The public listener serves the HTTP function and the read API only: invocation
@@ -266,10 +306,14 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     }
     let app = crate::serving::guard(public, settings.api_key.clone());
 
+    let listen_error = |source| HostError::Listen {
+        addr: settings.listen,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let addr = listener.local_addr()?;
+        .map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
     let example_state = demo_state_of(customers_for_hint.as_ref(), 42).await;
     announce(addr, &embedded.dir, &example_state);
 
@@ -281,11 +325,10 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
         settings.batching,
         shutdown.clone(),
     ));
-    if let Some(schedule) = &settings.summary_schedule {
-        let schedule = timer::parse_schedule(schedule)?;
+    if let Some(schedule) = settings.summary_schedule.schedule() {
         background.spawn(timer::run(
             functions_app.clone(),
-            schedule,
+            schedule.clone(),
             settings.report_tz,
             shutdown.clone(),
         ));
@@ -309,9 +352,9 @@ pub async fn run_dev(settings: DevSettings) -> anyhow::Result<()> {
     embedded.log.close();
     let warehouse = embedded.report.warehouse.clone();
     let settled = tokio::task::spawn_blocking(move || warehouse.settle()).await;
-    let settled: anyhow::Result<()> = settled.map_err(Into::into).and_then(|r| Ok(r?));
+    let settled: Result<(), HostError> = settled.map_err(HostError::from).and_then(|r| Ok(r?));
     if let Err(e) = settled {
-        tracing::warn!(error = %e, "warehouse view not refreshed; the next refresh will");
+        tracing::warn!(error = %crate::errors::Chain(&e), "warehouse view not refreshed; the next refresh will");
     }
     tracing::info!("stopped cleanly");
     Ok(())
@@ -324,7 +367,7 @@ async fn demo_start(
     embedded: &Embedded,
     customers: &Arc<SqliteCustomers>,
     settings: &DevSettings,
-) -> anyhow::Result<Option<demo_history::DemoHistory>> {
+) -> Result<Option<demo_history::DemoHistory>, HostError> {
     let earlier = demo_history::read_marker(&embedded.dir);
     if earlier.is_some() {
         return Ok(earlier);
@@ -335,7 +378,7 @@ async fn demo_start(
         embedded.lake.as_ref(),
     )
     .await?;
-    if let Err(why) = allowed {
+    if let demo_history::DemoDecision::Skip(why) = allowed {
         tracing::info!("--demo-history: no demo history generated: {why}");
         return Ok(None);
     }
@@ -348,15 +391,13 @@ async fn demo_start(
     );
     let marker =
         tokio::task::spawn_blocking(move || demo_history::generate(&dir, &customers.all()?, today))
-            .await
-            .context("demo history generator")??;
+            .await??;
     let window = crate::summary::ReportWindow::due_nightly(chrono::Utc::now(), settings.report_tz);
     let report = embedded
         .report
         .refresh
         .refresh(window, RefreshOptions::default())
-        .await
-        .context("building the report of the demo history")?;
+        .await?;
     tracing::info!(
         rows = report.report_rows,
         window_start = %report.window_start,
@@ -406,7 +447,7 @@ async fn compact_periodically(
             _ = tokio::time::sleep(every) => {}
         }
         if let Err(e) = compact_lake(lake.as_ref(), &gate, None).await {
-            tracing::warn!(error = %e, "scheduled lake compaction failed; it will run again");
+            tracing::warn!(error = %crate::errors::Chain(&e), "scheduled lake compaction failed; it will run again");
         }
     }
 }

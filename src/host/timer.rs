@@ -10,13 +10,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use cron::Schedule;
-use std::str::FromStr;
 use tokio_util::sync::CancellationToken;
-
-pub fn parse_schedule(expression: &str) -> anyhow::Result<Schedule> {
-    Schedule::from_str(expression)
-        .map_err(|e| anyhow::anyhow!("summary schedule {expression:?} is not a six-field cron expression (sec min hour day month weekday): {e}"))
-}
 
 pub async fn run(app: Router, schedule: Schedule, tz: Tz, shutdown: CancellationToken) {
     // A build missed while `dev` was stopped is caught up now, not at the next tick.
@@ -60,17 +54,18 @@ async fn fire(
     )
     .await
     {
-        tracing::error!(error = %e, "scheduled summary failed; the report keeps its previous contents");
+        tracing::error!(error = %crate::errors::Chain(&e), "scheduled summary failed; the report keeps its previous contents");
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     #[test]
     fn the_default_schedule_ticks_hourly() {
-        let schedule = parse_schedule(crate::functions::SUMMARY_TIMER_SCHEDULE).unwrap();
+        let schedule = Schedule::from_str(crate::functions::SUMMARY_TIMER_SCHEDULE).unwrap();
         let from: DateTime<Utc> = "2026-11-25T03:00:00Z".parse().unwrap();
         let ticks: Vec<DateTime<Utc>> = schedule
             .after(&from.with_timezone(&Tz::UTC))
@@ -83,7 +78,7 @@ mod tests {
 
     #[test]
     fn nightly_schedule_parses_and_fires_at_two() {
-        let schedule = parse_schedule("0 0 2 * * *").unwrap();
+        let schedule = Schedule::from_str("0 0 2 * * *").unwrap();
         let from: DateTime<Utc> = "2026-11-25T03:00:00Z".parse().unwrap();
         let next = schedule
             .after(&from.with_timezone(&Tz::UTC))
@@ -101,6 +96,8 @@ mod tests {
             previous.with_timezone(&Utc),
             "2026-11-25T02:00:00Z".parse::<DateTime<Utc>>().unwrap()
         );
-        assert!(parse_schedule("every night").is_err());
+        assert!("every night"
+            .parse::<crate::summary::SummarySchedule>()
+            .is_err());
     }
 }

@@ -9,7 +9,7 @@
 //! A put is one Put Blob (or a staged block list committed at once for large files):
 //! readers see the old blob or the new one, never a part, as [`LakeStore::put`] requires.
 
-use super::{LakeError, LakeStore};
+use super::{LakeError, LakeStore, NotFound};
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{
     ClientOptions, ExponentialRetryOptions, RequestContent, RetryOptions, StatusCode, Url,
@@ -22,6 +22,12 @@ use futures::future::BoxFuture;
 use futures::TryStreamExt;
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// A container URL, whose text is kept out of the error (a SAS token is a secret).
+fn parse_container_url(container_url: &str) -> Result<Url, LakeError> {
+    Url::parse(container_url.trim())
+        .map_err(|e| LakeError::remote("<the lake URL, not shown: it may hold a SAS token>", e))
+}
 
 pub struct AdlsLake {
     container: BlobContainerClient,
@@ -65,39 +71,30 @@ impl AdlsLake {
         container_url: &str,
         credential: Option<Arc<dyn TokenCredential>>,
     ) -> Result<Self, LakeError> {
-        let remote = |message: String| LakeError::Remote {
-            path: String::new(),
-            message,
-        };
-        let url = Url::parse(container_url.trim())
-            .map_err(|e| remote(format!("lake URL is not a URL: {e}")))?;
+        let url = parse_container_url(container_url)?;
         let display = redacted(&url);
         let credential = if has_sas(&url) { None } else { credential };
         if credential.is_none() && !has_sas(&url) {
-            return Err(remote(format!(
-                "{display}: no SAS token in the URL and no Entra ID credential to sign in with"
-            )));
+            return Err(LakeError::remote(
+                &display,
+                "no SAS token in the URL and no Entra ID credential to sign in with",
+            ));
         }
         let container = BlobContainerClient::new(url, credential, Some(client_options()))
-            .map_err(|e| remote(format!("{display}: {e}")))?;
+            .map_err(|e| LakeError::remote(&display, e))?;
         Ok(AdlsLake { container, display })
     }
 
     /// The container at `container_url`: a SAS URL signs in with its token, any other URL
     /// as the developer (`az login` or `azd auth login`): `dev --lake-url`.
     pub fn with_developer_sign_in(container_url: &str) -> Result<Self, LakeError> {
-        let remote = |message: String| LakeError::Remote {
-            path: String::new(),
-            message,
-        };
-        let url = Url::parse(container_url.trim())
-            .map_err(|e| remote(format!("lake URL is not a URL: {e}")))?;
+        let url = parse_container_url(container_url)?;
         let credential: Option<Arc<dyn TokenCredential>> = if has_sas(&url) {
             None
         } else {
             Some(
                 azure_identity::DeveloperToolsCredential::new(None)
-                    .map_err(|e| remote(format!("signing in as the developer: {e}")))?,
+                    .map_err(|e| LakeError::remote(redacted(&url), e))?,
             )
         };
         AdlsLake::new(container_url, credential)
@@ -107,10 +104,14 @@ impl AdlsLake {
         &self.display
     }
 
-    fn error(&self, path: &str, error: impl std::fmt::Display) -> LakeError {
-        LakeError::Remote {
-            path: format!("{}/{path}", self.display),
-            message: error.to_string(),
+    /// The lake's error for `error` on `path`; a blob or container that does not exist
+    /// is [`NotFound`], so that callers can tell it from a store that failed.
+    fn error(&self, path: &str, error: azure_core::Error) -> LakeError {
+        let at = format!("{}/{path}", self.display);
+        if error.http_status() == Some(StatusCode::NotFound) {
+            LakeError::remote(at, NotFound)
+        } else {
+            LakeError::remote(at, error)
         }
     }
 
@@ -307,7 +308,8 @@ mod tests {
         let error = AdlsLake::new("https://acct.blob.core.windows.net/lake", None)
             .err()
             .expect("refused");
-        assert!(error.to_string().contains("no SAS token"), "{error}");
+        let said = crate::errors::chain(&error);
+        assert!(said.contains("no SAS token"), "{said}");
         assert!(AdlsLake::new("not a url", None).is_err());
         let lake = AdlsLake::new(
             "http://127.0.0.1:10000/devstoreaccount1/lake?sv=1&sig=x",

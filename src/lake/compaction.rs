@@ -306,10 +306,7 @@ pub fn read_deduplicated(
     files: Vec<(String, Bytes)>,
     columns: &[&str],
 ) -> Result<Deduplicated, LakeError> {
-    let format = |message: String| LakeError::Format {
-        path: day.to_string(),
-        message,
-    };
+    let format = |e: arrow::error::ArrowError| LakeError::format(day, e);
     let mut batches = Vec::new();
     for (path, bytes) in files {
         batches.extend(read_parquet_columns(&path, bytes, columns)?);
@@ -320,22 +317,19 @@ pub fn read_deduplicated(
             let lake = schema();
             let indices = columns
                 .iter()
-                .map(|c| lake.index_of(c).map_err(|e| format(e.to_string())))
+                .map(|c| lake.index_of(c).map_err(|e| format(e)))
                 .collect::<Result<Vec<_>, _>>()?;
-            std::sync::Arc::new(lake.project(&indices).map_err(|e| format(e.to_string()))?)
+            std::sync::Arc::new(lake.project(&indices).map_err(|e| format(e))?)
         }
     };
-    let merged = concat_batches(&projected, &batches).map_err(|e| format(e.to_string()))?;
-    deduplicate(&merged).map_err(|e| format(e.to_string()))
+    let merged = concat_batches(&projected, &batches).map_err(|e| format(e))?;
+    deduplicate(&merged).map_err(|e| format(e))
 }
 
 /// The rows of a Parquet file, from its footer.
 fn rows_in(path: &str, bytes: &Bytes) -> Result<usize, LakeError> {
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).map_err(|e| LakeError::Format {
-            path: path.to_string(),
-            message: e.to_string(),
-        })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
+        .map_err(|e| LakeError::format(path, e))?;
     Ok(builder.metadata().file_metadata().num_rows().max(0) as usize)
 }
 
@@ -382,10 +376,7 @@ async fn run_blocking<T: Send + 'static>(
 ) -> Result<T, LakeError> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| LakeError::Format {
-            path: what.to_string(),
-            message: format!("compaction task failed: {e}"),
-        })?
+        .map_err(LakeError::task("compaction", what))?
 }
 
 #[cfg(test)]

@@ -109,10 +109,10 @@ async fn summarise_day(
         Ok::<_, LakeError>((whole, inside))
     })
     .await
-    .map_err(|e| LakeError::Format {
-        path: day.files.first().cloned().unwrap_or_default(),
-        message: format!("rolling the day up failed: {e}"),
-    })??;
+    .map_err(LakeError::task(
+        "rolling the day up",
+        day.files.first().cloned().unwrap_or_default(),
+    ))??;
     Ok(DaySummary {
         day: day.day,
         source: DaySource::Orders,
@@ -137,10 +137,9 @@ async fn from_rollup(
     };
     let bytes = lake.get(&path).await?;
     let read = tokio::task::spawn_blocking(move || DayRollup::from_parquet(&path, bytes));
-    let Some(whole) = read.await.map_err(|e| LakeError::Format {
-        path: day.files[0].clone(),
-        message: format!("reading the roll-up failed: {e}"),
-    })??
+    let Some(whole) = read
+        .await
+        .map_err(LakeError::task("reading the roll-up", day.files[0].clone()))??
     else {
         return Ok(None);
     };
@@ -179,10 +178,10 @@ pub async fn read_orders(
         read_deduplicated(&folder, files, &rollup_and_identity_columns())
     })
     .await
-    .map_err(|e| LakeError::Format {
-        path: day.files.first().cloned().unwrap_or_default(),
-        message: format!("de-duplicating the day failed: {e}"),
-    })??;
+    .map_err(LakeError::task(
+        "de-duplicating the day",
+        day.files.first().cloned().unwrap_or_default(),
+    ))??;
     Ok((vec![deduplicated.unique], deduplicated.repeats))
 }
 

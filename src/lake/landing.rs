@@ -93,15 +93,11 @@ pub async fn read_quarantine(
     let mut events = Vec::new();
     let mut invocations = Vec::new();
     for path in super::without_folders(lake.list(QUARANTINE).await?) {
-        let unreadable = |message: String| LakeError::Format {
-            path: path.clone(),
-            message,
-        };
+        let unreadable = |e: serde_json::Error| LakeError::format(&path, e);
         if path.starts_with(&format!("{QUARANTINE}/enrich/")) && path.ends_with(".jsonl") {
             let bytes = lake.get(&path).await?;
             for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                let event: QuarantinedEvent =
-                    serde_json::from_slice(line).map_err(|e| unreadable(e.to_string()))?;
+                let event: QuarantinedEvent = serde_json::from_slice(line).map_err(unreadable)?;
                 events.push(event);
             }
         } else if path.ends_with(".reason.json") {
@@ -109,8 +105,7 @@ pub async fn read_quarantine(
             struct Note {
                 reason: String,
             }
-            let note: Note = serde_json::from_slice(&lake.get(&path).await?)
-                .map_err(|e| unreadable(e.to_string()))?;
+            let note: Note = serde_json::from_slice(&lake.get(&path).await?).map_err(unreadable)?;
             invocations.push(note.reason);
         }
     }

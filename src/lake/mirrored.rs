@@ -75,9 +75,11 @@ impl LakeStore for MirroredLake {
 
     fn get<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Bytes, LakeError>> {
         Box::pin(async move {
+            // Only a file the mirror lacks is fetched from the remote lake; a mirror that
+            // cannot be read is an error, not a reason to read elsewhere.
             match self.mirror.get(path).await {
-                Ok(bytes) => Ok(bytes),
-                Err(_) => self.remote.get(path).await,
+                Err(e) if e.is_not_found() => self.remote.get(path).await,
+                read => read,
             }
         })
     }

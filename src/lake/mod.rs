@@ -43,20 +43,80 @@ pub const GENERATED_PARTITION: &str = "generated";
 /// Prefix of files written by compaction (deduplicated, sorted by `order_id`).
 pub const COMPACTED_PREFIX: &str = "compacted-";
 
+pub use crate::errors::BoxError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {
-    #[error("lake {path}: {source}")]
+    #[error("lake {path}")]
     Io {
         path: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("lake file {path}: {message}")]
-    Format { path: String, message: String },
+    /// A file is not what the lake expects: not Parquet, another schema, a roll-up of
+    /// another format, or rows that do not fit.
+    #[error("lake file {path}")]
+    Format {
+        path: String,
+        #[source]
+        source: BoxError,
+    },
     /// Object storage refused or could not be reached (ADLS Gen2 / Blob Storage).
-    #[error("lake storage {path}: {message}")]
-    Remote { path: String, message: String },
+    #[error("lake storage {path}")]
+    Remote {
+        path: String,
+        #[source]
+        source: BoxError,
+    },
+    /// A worker thread of the lake's CPU work (decoding, rolling up) failed.
+    #[error("{what} of {path} failed")]
+    Task {
+        what: &'static str,
+        path: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
 }
+
+impl LakeError {
+    pub fn format(path: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        LakeError::Format {
+            path: path.into(),
+            source: source.into(),
+        }
+    }
+
+    /// A failed worker thread doing `what` for `path`.
+    pub fn task(
+        what: &'static str,
+        path: impl Into<String>,
+    ) -> impl FnOnce(tokio::task::JoinError) -> Self {
+        let path = path.into();
+        move |source| LakeError::Task { what, path, source }
+    }
+
+    pub fn remote(path: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        LakeError::Remote {
+            path: path.into(),
+            source: source.into(),
+        }
+    }
+
+    /// Whether the file or container asked for does not exist (as against a store that
+    /// failed to answer).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            LakeError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            LakeError::Remote { source, .. } => source.is::<NotFound>(),
+            LakeError::Format { .. } | LakeError::Task { .. } => false,
+        }
+    }
+}
+
+/// The cause of a [`LakeError::Remote`] for a file or container that does not exist.
+#[derive(Debug, thiserror::Error)]
+#[error("not found")]
+pub struct NotFound;
 
 /// Object storage as the pipeline needs it: whole-object, atomic puts of immutable files.
 pub trait LakeStore: Send + Sync + 'static {
@@ -257,10 +317,7 @@ pub(crate) mod hns {
     }
 
     fn refused(path: &str) -> LakeError {
-        LakeError::Remote {
-            path: path.to_string(),
-            message: "409 the path is a directory".into(),
-        }
+        LakeError::remote(path, "409 the path is a directory")
     }
 
     impl LakeStore for HnsListing {

@@ -3,6 +3,7 @@
 //! Money is `DECIMAL(18,2)` (exact cents), timestamps are UTC microseconds. The day
 //! partition column `order_date` lives in the folder name (Hive style), not in the file.
 
+use super::BoxError;
 use super::LakeError;
 use crate::enrich::EnrichedOrder;
 use arrow::array::{
@@ -213,10 +214,7 @@ pub fn write_parquet_with_metadata(
 
 fn write_with(batch: &RecordBatch, props: WriterProperties) -> Result<Bytes, LakeError> {
     let mut buffer = Vec::with_capacity(batch.get_array_memory_size() / 3 + 1024);
-    let format = |e: parquet::errors::ParquetError| LakeError::Format {
-        path: "<new file>".into(),
-        message: e.to_string(),
-    };
+    let format = |e: parquet::errors::ParquetError| LakeError::format("<new file>", e);
     let mut writer =
         ArrowWriter::try_new(&mut buffer, batch.schema(), Some(props)).map_err(format)?;
     writer.write(batch).map_err(format)?;
@@ -226,17 +224,14 @@ fn write_with(batch: &RecordBatch, props: WriterProperties) -> Result<Bytes, Lak
 
 /// Decodes a Parquet file of the `orders_enriched` schema.
 pub fn read_parquet(path: &str, bytes: Bytes) -> Result<Vec<RecordBatch>, LakeError> {
-    let format = |message: String| LakeError::Format {
-        path: path.to_string(),
-        message,
-    };
+    let format = |source: BoxError| LakeError::format(path, source);
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| format(e.to_string()))?
+        .map_err(|e| format(e.into()))?
         .with_batch_size(64 * 1024)
         .build()
-        .map_err(|e| format(e.to_string()))?;
+        .map_err(|e| format(e.into()))?;
     reader
-        .map(|batch| batch.map_err(|e| format(e.to_string())))
+        .map(|batch| batch.map_err(|e| format(e.into())))
         .collect()
 }
 
@@ -248,16 +243,12 @@ pub fn read_parquet_columns(
     bytes: Bytes,
     columns: &[&str],
 ) -> Result<Vec<RecordBatch>, LakeError> {
-    let format = |message: String| LakeError::Format {
-        path: path.to_string(),
-        message,
-    };
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| format(e.to_string()))?;
+    let format = |source: BoxError| LakeError::format(path, source);
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| format(e.into()))?;
     let file_schema = builder.schema().clone();
     for column in columns {
         if file_schema.column_with_name(column).is_none() {
-            return Err(format(format!("no column {column}")));
+            return Err(format(format!("no column {column}").into()));
         }
     }
     let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
@@ -265,7 +256,7 @@ pub fn read_parquet_columns(
         .with_projection(mask)
         .with_batch_size(64 * 1024)
         .build()
-        .map_err(|e| format(e.to_string()))?;
+        .map_err(|e| format(e.into()))?;
     let lake = schema();
     let target: SchemaRef = Arc::new(Schema::new(
         columns
@@ -273,14 +264,14 @@ pub fn read_parquet_columns(
             .map(|name| {
                 lake.field_with_name(name)
                     .cloned()
-                    .map_err(|e| format(e.to_string()))
+                    .map_err(|e| format(e.into()))
             })
             .collect::<Result<Vec<Field>, _>>()?,
     ));
     reader
         .map(|batch| {
-            let batch = batch.map_err(|e| format(e.to_string()))?;
-            conform(&batch, &target).map_err(|e| format(e.to_string()))
+            let batch = batch.map_err(|e| format(e.into()))?;
+            conform(&batch, &target).map_err(|e| format(e.into()))
         })
         .collect()
 }

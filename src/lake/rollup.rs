@@ -351,11 +351,8 @@ impl Accumulator {
     }
 }
 
-fn format_error(path: &str, message: impl ToString) -> LakeError {
-    LakeError::Format {
-        path: path.to_string(),
-        message: message.to_string(),
-    }
+fn format_error(path: &str, source: impl Into<super::BoxError>) -> LakeError {
+    LakeError::format(path, source)
 }
 
 impl DayRollup {

@@ -124,10 +124,8 @@ pub fn books_file(days: &[StreamBooksDay], context: BooksContext) -> Result<Byte
         Arc::new(end.finish()),
         Arc::new(written.finish()),
     ];
-    let batch = RecordBatch::try_new(books_schema(), columns).map_err(|e| LakeError::Format {
-        path: "<books>".into(),
-        message: e.to_string(),
-    })?;
+    let batch = RecordBatch::try_new(books_schema(), columns)
+        .map_err(|e| LakeError::format("<books>", e))?;
     crate::lake::parquet::write_parquet(&batch)
 }
 

@@ -19,34 +19,36 @@ pub fn vintage_url(vintage: i32) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("download of {url} failed: {message}")]
-    Download { url: String, message: String },
-    #[error("the spreadsheet cannot be read: {0}")]
-    Spreadsheet(String),
+    #[error("download of {url} failed")]
+    Download {
+        url: String,
+        #[source]
+        source: crate::errors::BoxError,
+    },
+    #[error("the spreadsheet cannot be read")]
+    Spreadsheet(#[source] crate::errors::BoxError),
     #[error("the table does not validate: {0}")]
     Invalid(String),
+    #[error("the table does not validate")]
+    NotATable(#[from] super::PopulationError),
 }
 
 /// Downloads the spreadsheet at `url`.
 pub async fn download(url: &str) -> Result<Vec<u8>, FetchError> {
-    let fail = |message: String| FetchError::Download {
+    let fail = |source: crate::errors::BoxError| FetchError::Download {
         url: url.to_string(),
-        message,
+        source,
     };
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(120))
         .user_agent("pizza-pipeline population fetch")
         .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail(e.into()))?;
+    let response = client.get(url).send().await.map_err(|e| fail(e.into()))?;
     if !response.status().is_success() {
-        return Err(fail(format!("HTTP {}", response.status())));
+        return Err(fail(format!("HTTP {}", response.status()).into()));
     }
-    let bytes = response.bytes().await.map_err(|e| fail(e.to_string()))?;
+    let bytes = response.bytes().await.map_err(|e| fail(e.into()))?;
     Ok(bytes.to_vec())
 }
 
@@ -59,11 +61,11 @@ pub fn parse_table(
     reference: &[StatePopulation],
 ) -> Result<Vec<StatePopulation>, FetchError> {
     let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(xlsx))
-        .map_err(|e: calamine::XlsxError| FetchError::Spreadsheet(e.to_string()))?;
+        .map_err(|e: calamine::XlsxError| FetchError::Spreadsheet(e.into()))?;
     let range = workbook
         .worksheet_range_at(0)
         .ok_or_else(|| FetchError::Spreadsheet("the workbook has no sheet".into()))?
-        .map_err(|e| FetchError::Spreadsheet(e.to_string()))?;
+        .map_err(|e| FetchError::Spreadsheet(e.into()))?;
     let mut us_total = None;
     let mut rows = Vec::new();
     for row in range.rows() {
@@ -130,7 +132,7 @@ fn validate(rows: &[StatePopulation], us_total: Option<i64>) -> Result<(), Fetch
         )));
     }
     // The CSV the warehouse loads must pass the same checks as the shipped one.
-    parse_population_csv(&to_csv(rows)).map_err(|e| invalid(e.to_string()))?;
+    parse_population_csv(&to_csv(rows))?;
     Ok(())
 }
 

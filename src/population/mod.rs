@@ -34,6 +34,14 @@ pub struct StatePopulation {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PopulationError {
+    /// The text cannot be read as CSV (at `line`, when one is at fault).
+    #[error("population CSV{}", .line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Unreadable {
+        line: Option<usize>,
+        #[source]
+        source: csv::Error,
+    },
+    /// The CSV reads, and breaks a rule of the table.
     #[error("population CSV: {0}")]
     Invalid(String),
 }
@@ -45,7 +53,10 @@ pub fn parse_population_csv(text: &str) -> Result<Vec<StatePopulation>, Populati
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = reader
         .headers()
-        .map_err(|e| invalid(e.to_string()))?
+        .map_err(|source| PopulationError::Unreadable {
+            line: Some(1),
+            source,
+        })?
         .iter()
         .map(str::to_string)
         .collect();
@@ -59,7 +70,10 @@ pub fn parse_population_csv(text: &str) -> Result<Vec<StatePopulation>, Populati
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
-        let r = record.map_err(|e| invalid(format!("line {line}: {e}")))?;
+        let r = record.map_err(|source| PopulationError::Unreadable {
+            line: Some(line),
+            source,
+        })?;
         let number = |field: &str, at: usize| -> Result<i64, PopulationError> {
             r[at]
                 .trim()

@@ -23,7 +23,7 @@ pub enum LedgerError {
     Warehouse(#[from] WarehouseError),
     #[error(transparent)]
     Lake(#[from] LakeError),
-    #[error("ledger task: {0}")]
+    #[error("a worker reading the books failed")]
     Task(#[from] tokio::task::JoinError),
 }
 

@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::population::StatePopulation;
 use crate::server::read_body;
 use crate::stream::EmbeddedLog;
-use crate::summary::{Refresh, RefreshOptions, RefreshRequest, ReportWindow, SummaryError};
+use crate::summary::{Refresh, RefreshOptions, RefreshRequest, ReportWindow};
 use crate::warehouse::Warehouse;
 use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -295,18 +295,8 @@ async fn refresh(State(state): State<ServingState>, body: Body) -> Result<Respon
     let options = RefreshOptions {
         verify: request.verify,
     };
-    match state.summary.refresh(window, options).await {
-        Ok(report) => Ok(Json(report).into_response()),
-        Err(mismatch @ SummaryError::Mismatch { .. }) => {
-            let said = mismatch.to_string();
-            tracing::error!("{said}; the previous report stays");
-            Err(ApiError::VerificationFailed(said))
-        }
-        Err(e) => Err(ApiError::backend(
-            "the report could not be built; the previous one is still served, retry",
-            &e,
-        )),
-    }
+    let report = state.summary.refresh(window, options).await?;
+    Ok(Json(report).into_response())
 }
 
 /// The largest admin request body: a few small fields.

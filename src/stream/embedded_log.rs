@@ -82,7 +82,7 @@ pub struct EmbeddedLog {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
-    #[error("order log {path}: {source}")]
+    #[error("order log {}", .path.display())]
     Sqlite {
         path: PathBuf,
         #[source]
@@ -452,11 +452,13 @@ fn run_writer(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "order log commit failed; requests are refused, nothing was acknowledged");
+                tracing::error!(error = %crate::errors::Chain(&e), "order log commit failed; requests are refused, nothing was acknowledged");
+                let cause = Arc::new(e);
                 for request in appends {
-                    let _ = request
-                        .reply
-                        .send(Err(StreamError::Unavailable(e.to_string())));
+                    let _ = request.reply.send(Err(StreamError::Unavailable {
+                        service: "the order log".into(),
+                        source: Box::new(cause.clone()),
+                    }));
                 }
             }
         }

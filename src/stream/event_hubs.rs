@@ -140,10 +140,14 @@ impl EventHubsStream {
                 .try_add_event_data(event_data(event), None)
                 .map_err(|e| unavailable(&self.hub, e))?;
             if !fits {
-                return Err(StreamError::Unavailable(format!(
-                    "order {} does not fit in an empty Event Hubs batch",
-                    event.order_id
-                )));
+                return Err(StreamError::Unavailable {
+                    service: format!("Event Hubs {}", self.hub),
+                    source: format!(
+                        "order {} does not fit in an empty Event Hubs batch",
+                        event.order_id
+                    )
+                    .into(),
+                });
             }
         }
         if !batch.is_empty() {
@@ -184,8 +188,11 @@ impl EventHubsStream {
     }
 }
 
-fn unavailable(hub: &str, error: impl std::fmt::Display) -> StreamError {
-    StreamError::Unavailable(format!("Event Hubs {hub}: {error}"))
+fn unavailable(hub: &str, error: impl Into<crate::errors::BoxError>) -> StreamError {
+    StreamError::Unavailable {
+        service: format!("Event Hubs {hub}"),
+        source: error.into(),
+    }
 }
 
 impl OrderStream for EventHubsStream {

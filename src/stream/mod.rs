@@ -38,8 +38,13 @@ pub enum PublishOutcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {
-    #[error("order log unavailable: {0}")]
-    Unavailable(String),
+    /// The stream's service could not be reached or refused: `service` names it.
+    #[error("{service} unavailable")]
+    Unavailable {
+        service: String,
+        #[source]
+        source: crate::errors::BoxError,
+    },
     #[error("order log is shutting down")]
     ShuttingDown,
     /// Every slot of the writer's queue is taken: shed the request instead of letting

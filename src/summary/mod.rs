@@ -15,6 +15,7 @@ mod refresh;
 pub mod report;
 mod request;
 mod runs;
+mod schedule;
 #[cfg(feature = "azure")]
 mod synapse;
 mod window;
@@ -27,6 +28,7 @@ pub use runs::{
     ledger_file, run_file, run_id, stale_run_files, LEDGER_FILE_NAME, LEDGER_RUNS,
     REPORT_FILE_NAME, REPORT_RUNS, RUNS_KEPT,
 };
+pub use schedule::{ScheduleError, SummarySchedule};
 #[cfg(feature = "azure")]
 pub use synapse::{
     publish_batches, read_last_build, verify_query, write_last_build, SynapseWarehouse, LAST_BUILD,
@@ -50,8 +52,12 @@ pub enum SummaryError {
     },
     #[error("a SQL script could not be filled")]
     Script(#[from] crate::sql_script::ScriptError),
-    #[error("{path} is unreadable: {reason}")]
-    LastBuildUnreadable { path: &'static str, reason: String },
+    #[error("{path} is unreadable")]
+    LastBuildUnreadable {
+        path: &'static str,
+        #[source]
+        source: crate::errors::BoxError,
+    },
     #[error("the customer sets of {state} {pizza_type} could not be read from a roll-up")]
     UnreadableCustomers {
         state: String,

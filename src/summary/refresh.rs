@@ -163,7 +163,7 @@ impl Refresh {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "old report runs removed from the lake"),
             Err(e) => {
-                tracing::warn!(error = %e, "could not remove old report runs; the next build will")
+                tracing::warn!(error = %crate::errors::Chain(&e), "could not remove old report runs; the next build will")
             }
         }
     }

@@ -269,10 +269,8 @@ pub fn report_file(rows: &[ReportRow]) -> Result<Bytes, LakeError> {
         Arc::new(end.finish()),
         Arc::new(refreshed.finish()),
     ];
-    let batch = RecordBatch::try_new(report_schema(), columns).map_err(|e| LakeError::Format {
-        path: "<report>".into(),
-        message: e.to_string(),
-    })?;
+    let batch = RecordBatch::try_new(report_schema(), columns)
+        .map_err(|e| LakeError::format("<report>", e))?;
     write_parquet(&batch)
 }
 

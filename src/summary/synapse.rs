@@ -96,7 +96,7 @@ impl SynapseWarehouse {
             Some(backlog) => match backlog.backlog().await {
                 Ok(backlog) => Some(backlog.waiting()),
                 Err(e) => {
-                    tracing::warn!(error = %e, "stream backlog unknown: the books say NULL");
+                    tracing::warn!(error = %crate::errors::Chain(&e), "stream backlog unknown: the books say NULL");
                     None
                 }
             },
@@ -216,13 +216,13 @@ pub async fn read_last_build(lake: &dyn LakeStore) -> Result<Option<DateTime<Utc
         return Ok(None);
     }
     let bytes = lake.get(LAST_BUILD).await?;
-    let unreadable = |reason: String| SummaryError::LastBuildUnreadable {
+    let unreadable = |source: crate::errors::BoxError| SummaryError::LastBuildUnreadable {
         path: LAST_BUILD,
-        reason,
+        source,
     };
-    let last: LastBuild = serde_json::from_slice(&bytes).map_err(|e| unreadable(e.to_string()))?;
+    let last: LastBuild = serde_json::from_slice(&bytes).map_err(|e| unreadable(e.into()))?;
     let as_of = crate::order::parse_timestamp(&last.as_of)
-        .ok_or_else(|| unreadable(format!("as_of {:?} is not a timestamp", last.as_of)))?;
+        .ok_or_else(|| unreadable(format!("as_of {:?} is not a timestamp", last.as_of).into()))?;
     Ok(Some(as_of))
 }
 

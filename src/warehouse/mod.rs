@@ -58,13 +58,13 @@ const EMPTY_REPORT_FILE: &str = "reports/state_top_pizzas/empty.parquet";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
-    #[error("warehouse {context}: {source}")]
+    #[error("warehouse {context}")]
     DuckDb {
         context: String,
         #[source]
         source: duckdb::Error,
     },
-    #[error("warehouse file {}: {source}", .path.display())]
+    #[error("warehouse file {}", .path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -72,12 +72,12 @@ pub enum WarehouseError {
     },
     #[error("warehouse {} is in use by another process (is `pizza-pipeline dev` still running on this data dir?)", .0.display())]
     InUse(PathBuf),
-    #[error("warehouse: {0}")]
+    #[error("warehouse: the lake")]
     Lake(#[from] LakeError),
     /// The embedded warehouse reads lake files on this machine only.
     #[error("warehouse: lake file {0} has no copy on this machine for DuckDB to read")]
     NotLocal(String),
-    #[error("warehouse SQL: {0}")]
+    #[error("warehouse SQL")]
     Script(#[from] ScriptError),
 }
 
@@ -441,7 +441,7 @@ impl Warehouse {
             match serde_json::from_slice::<ServedReport>(&bytes) {
                 Ok(served) => return Ok(self.keep_served(served)),
                 Err(e) => {
-                    tracing::warn!(file = %path.display(), error = %e, "unreadable report copy; reading the warehouse instead")
+                    tracing::warn!(file = %path.display(), error = %crate::errors::Chain(&e), "unreadable report copy; reading the warehouse instead")
                 }
             }
         }

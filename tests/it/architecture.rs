@@ -462,3 +462,55 @@ fn the_documented_module_map_is_the_import_graph() {
         "docs/ARCHITECTURE.md's module map is not the import graph; paste this:\n```mermaid\n{map}```"
     );
 }
+
+/// The code of a file without its `#[cfg(test)]` module (the unit tests at its end).
+fn production_code(text: &str) -> String {
+    let code = without_comments(text);
+    match code.find("#[cfg(test)]\nmod tests") {
+        Some(at) => code[..at].to_string(),
+        None => code,
+    }
+}
+
+/// `map_err` closures that turn their error into text: a cause flattened into a string
+/// instead of kept as the new error's `source()`.
+fn causes_turned_into_text(code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("map_err(|") {
+        let after = &rest[at + "map_err(|".len()..];
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let body: String = after.chars().take(160).collect();
+        let body = body.split(".map_err(").next().unwrap_or_default();
+        if !name.is_empty()
+            && (body.contains(&format!("{name}.to_string()"))
+                || body.contains(&format!("{{{name}}}")))
+        {
+            found.push(body.lines().next().unwrap_or_default().trim().to_string());
+        }
+        rest = after;
+    }
+    found
+}
+
+#[test]
+fn errors_keep_their_cause() {
+    assert_eq!(
+        causes_turned_into_text("x.map_err(|e| Error::Io(e.to_string()))"),
+        ["e| Error::Io(e.to_string()))"]
+    );
+    assert!(causes_turned_into_text("x.map_err(|source| Error::Io { source })").is_empty());
+    // Refusals whose text is the answer a client reads (CONTRACT §3), not a cause.
+    let refusal_text = ["order/parse.rs"];
+    for (path, text) in sources(&src()) {
+        let relative = relative(&path);
+        if refusal_text.contains(&relative.as_str()) || relative.starts_with("cli") {
+            continue;
+        }
+        let found = causes_turned_into_text(&production_code(&text));
+        assert!(found.is_empty(), "{relative}: {found:?}");
+    }
+}

@@ -1,4 +1,18 @@
-//! The command line (CONTRACT §8): `dev`, `customers load`, `refresh`, `report`, `serve`.
+//! The command line (CONTRACT §8), parsed once into typed settings before anything opens:
+//!
+//! | command | what | where |
+//! |---|---|---|
+//! | `dev` | the whole pipeline embedded, in one process | `cli::embedded`, `host` |
+//! | `customers load` | replace the embedded customer table with a CSV | `cli::embedded` |
+//! | `refresh` | build the report now, `dev` stopped | `cli::embedded` |
+//! | `report` | one state's report rows as JSON | `cli::embedded` |
+//! | `ledger` | the books per UTC order day | `cli::embedded` |
+//! | `generate-lake` | synthetic history straight into the lake | `cli::embedded`, `generate` |
+//! | `population fetch` | a newer Census vintage, validated | here, `population` |
+//! | `simulate` | a realistic order stream against any deployment | here, `simulate` |
+//! | `serve` | the Azure Functions custom handler | here, `azure` |
+//!
+//! Errors reach the user once, with every cause (`main.rs` prints the chain).
 
 #[cfg(feature = "embedded")]
 mod embedded;

@@ -7,8 +7,8 @@
 use crate::customers::Customer;
 use crate::enrich::EnrichedOrder;
 use crate::lake::parquet::{to_record_batch, write_parquet};
-use crate::lake::rollup::{rollup_path_for, DayRollup};
-use crate::lake::{partition_dir, LakeStore, LocalLake, COMPACTED_PREFIX, GENERATED_PARTITION};
+use crate::lake::rollup::DayRollup;
+use crate::lake::{LakePath, LakeStore, LocalLake, GENERATED_PARTITION};
 use crate::order::{OrderEvent, PizzaType};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rand::{Rng, SeedableRng};
@@ -179,8 +179,8 @@ fn write_day(
     let batch = to_record_batch(&refs);
     let bytes = write_parquet(&batch)?;
     // As compaction writes them: the compacted day, then its roll-up.
-    let compacted = format!("{}/{COMPACTED_PREFIX}generated.parquet", partition_dir(day));
-    let rollup = rollup_path_for(&compacted).expect("a compacted file name");
+    let compacted = LakePath::compacted(day, "generated");
+    let rollup = LakePath::rollup_for(&compacted).expect("a compacted file name");
     let rolled_up = DayRollup::from_orders(std::slice::from_ref(&batch), None)?.to_parquet()?;
     for (path, content) in [(compacted, bytes.clone()), (rollup, rolled_up)] {
         futures::executor::block_on(lake.put(&path, content))?;

@@ -1,5 +1,5 @@
-//! The commands of the embedded mode: `dev`, `customers load`, `refresh`, `report` and
-//! `generate-lake` (cargo feature `embedded`).
+//! The commands of the embedded mode (cargo feature `embedded`): `dev`, `customers load`,
+//! `refresh`, `report`, `ledger` and `generate-lake`.
 
 use super::{
     Command, CustomersCommand, DevArgs, GenerateArgs, LedgerArgs, RefreshArgs, ReportArgs,

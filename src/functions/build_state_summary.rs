@@ -48,7 +48,10 @@ async fn backlog_line(state: &FunctionsState) -> Option<String> {
         }
         Err(e) => {
             tracing::warn!(error = %crate::errors::Chain(&e), "stream backlog unknown");
-            Some(format!("stream backlog unknown: {}", crate::errors::Chain(&e)))
+            Some(format!(
+                "stream backlog unknown: {}",
+                crate::errors::Chain(&e)
+            ))
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::functions::{self, FunctionsState};
 use crate::lake::{compact_lake, LakeGate, LakeStore, LocalLake};
 use crate::metrics::Metrics;
 use crate::population::StatePopulation;
-use crate::serving::{self, ServedReports, ServingState};
+use crate::serving::{self, ServedReportCache, ServingState};
 use crate::stream::EmbeddedLog;
 use crate::summary::{Refresh, RefreshOptions};
 use crate::warehouse::Warehouse;
@@ -110,7 +110,7 @@ pub struct Embedded {
 pub struct EmbeddedReport {
     pub warehouse: Arc<Warehouse>,
     pub refresh: Arc<Refresh>,
-    pub served: Arc<ServedReports>,
+    pub served: Arc<ServedReportCache>,
 }
 
 impl EmbeddedReport {
@@ -139,7 +139,7 @@ impl Embedded {
             gate.clone(),
             &population,
         )?);
-        let served = Arc::new(ServedReports::new(warehouse.clone())?);
+        let served = Arc::new(ServedReportCache::new(warehouse.clone())?);
         let refresh = Refresh::new(lake, gate, warehouse.clone(), Arc::new(population), metrics);
         Ok(EmbeddedReport {
             warehouse,

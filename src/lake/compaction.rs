@@ -11,17 +11,10 @@
 
 use super::parquet::{read_parquet_columns, schema, write_parquet};
 use super::repeats::{
-    deduplicate, superseded_dir, superseded_files, Deduplicated, Repeats, IDENTITY_COLUMNS,
-    SUPERSEDED_TABLE,
+    deduplicate, superseded_files, Deduplicated, Repeats, IDENTITY_COLUMNS, SUPERSEDED_TABLE,
 };
-use super::rollup::{
-    legacy_rollup_dir, rollup_dir, rollup_path_for, DayRollup, LEGACY_ROLLUP_TABLE,
-    ROLLUP_SOURCE_COLUMNS, ROLLUP_TABLE,
-};
-use super::COMPACTED_PREFIX;
-use super::{
-    day_partitions, partition_dir, CompactionTurn, DayFiles, LakeError, LakeGate, LakeStore,
-};
+use super::rollup::{DayRollup, LEGACY_ROLLUP_TABLE, ROLLUP_SOURCE_COLUMNS, ROLLUP_TABLE};
+use super::{day_partitions, CompactionTurn, DayFiles, LakeError, LakeGate, LakePath, LakeStore};
 use arrow::compute::concat_batches;
 use bytes::Bytes;
 use chrono::{NaiveDate, Utc};
@@ -142,7 +135,8 @@ pub async fn compact_days(
 }
 
 fn has_fresh_rollup(day: &DayFiles, rollups: &BTreeSet<String>) -> bool {
-    day.is_compacted() && rollup_path_for(&day.files[0]).is_some_and(|r| rollups.contains(&r))
+    day.is_compacted()
+        && LakePath::rollup_for(&day.files[0]).is_some_and(|r| rollups.contains(&r[..]))
 }
 
 /// What every day's compaction shares.
@@ -165,18 +159,15 @@ impl Context<'_> {
         for path in day.files.iter().chain(&superseded) {
             files.push((path.clone(), self.lake.get(path).await?));
         }
-        let stamp = Utc::now().format("%Y%m%dT%H%M%S%6f");
-        let target = format!(
-            "{}/{COMPACTED_PREFIX}{stamp}.parquet",
-            partition_dir(day.day)
-        );
-        let partition = partition_dir(day.day);
+        let stamp = Utc::now().format("%Y%m%dT%H%M%S%6f").to_string();
+        let target: String = LakePath::compacted(day.day, &stamp).into();
+        let partition = LakePath::day(day.day);
         let folder = partition.clone();
         let merged = run_blocking(&partition, move || merge_day(&folder, files)).await?;
         self.lake.put(&target, merged.compacted).await?;
         let kept_aside = match merged.superseded {
             Some(bytes) => {
-                let path = format!("{}/superseded-{stamp}.parquet", superseded_dir(day.day));
+                let path: String = LakePath::superseded(day.day, &stamp).into();
                 self.lake.put(&path, bytes).await?;
                 Some(path)
             }
@@ -251,11 +242,11 @@ impl Context<'_> {
         compacted: &str,
         rollup: Bytes,
     ) -> Result<(), LakeError> {
-        let Some(path) = rollup_path_for(compacted) else {
+        let Some(path) = LakePath::rollup_for(compacted) else {
             return Ok(());
         };
         self.lake.put(&path, rollup).await?;
-        let (current, legacy) = (rollup_dir(day), legacy_rollup_dir(day));
+        let (current, legacy) = (LakePath::rollup_dir(day), LakePath::legacy_rollup_dir(day));
         let in_folder = |folder: &str, file: &str| {
             file.strip_prefix(folder)
                 .is_some_and(|rest| rest.starts_with('/') && file.ends_with(".parquet"))
@@ -263,7 +254,7 @@ impl Context<'_> {
         let stale: Vec<&String> = self
             .rollups
             .iter()
-            .filter(|p| **p != path && in_folder(&current, p))
+            .filter(|p| p.as_str() != &*path && in_folder(&current, p))
             .chain(self.legacy.iter().filter(|p| in_folder(&legacy, p)))
             .collect();
         if !stale.is_empty() {
@@ -317,13 +308,13 @@ pub fn read_deduplicated(
             let lake = schema();
             let indices = columns
                 .iter()
-                .map(|c| lake.index_of(c).map_err(|e| format(e)))
+                .map(|c| lake.index_of(c).map_err(&format))
                 .collect::<Result<Vec<_>, _>>()?;
-            std::sync::Arc::new(lake.project(&indices).map_err(|e| format(e))?)
+            std::sync::Arc::new(lake.project(&indices).map_err(&format)?)
         }
     };
-    let merged = concat_batches(&projected, &batches).map_err(|e| format(e))?;
-    deduplicate(&merged).map_err(|e| format(e))
+    let merged = concat_batches(&projected, &batches).map_err(&format)?;
+    deduplicate(&merged).map_err(format)
 }
 
 /// The rows of a Parquet file, from its footer.
@@ -384,6 +375,7 @@ mod tests {
     use super::*;
     use crate::enrich::EnrichedOrder;
     use crate::lake::hns::HnsListing;
+    use crate::lake::COMPACTED_PREFIX;
     use crate::lake::{file_name, land_batch, LocalLake, ORDERS_TABLE};
 
     fn landed_row(order_id: i64, seq: i64) -> EnrichedOrder {
@@ -436,7 +428,10 @@ mod tests {
             "{files:?}"
         );
         let rollups = lake.0.list(ROLLUP_TABLE).await.unwrap();
-        assert_eq!(rollups, [rollup_path_for(&files[0]).unwrap()]);
+        assert_eq!(
+            rollups,
+            [String::from(LakePath::rollup_for(&files[0]).unwrap())]
+        );
         // A second run over the compacted day (and its roll-up folder) changes nothing.
         let again = compact_lake(&lake, &LakeGate::default(), None)
             .await
@@ -511,7 +506,7 @@ mod tests {
 
         // A crash after the new superseded file was written but before the old one was
         // removed leaves both; the counts stay exact.
-        let copy = format!("{}/superseded-crash.parquet", superseded_dir(day));
+        let copy = LakePath::superseded(day, "crash");
         lake.put(&copy, lake.get(&kept[0]).await.unwrap())
             .await
             .unwrap();

@@ -9,7 +9,8 @@
 use super::compaction::{read_deduplicated, rollup_and_identity_columns};
 use super::parquet::read_parquet_columns;
 use super::repeats::{superseded_files, Repeats};
-use super::rollup::{rollup_path_for, DayRollup, ROLLUP_SOURCE_COLUMNS, ROLLUP_TABLE};
+use super::rollup::{DayRollup, ROLLUP_SOURCE_COLUMNS, ROLLUP_TABLE};
+use super::LakePath;
 use super::{DayFiles, LakeError, LakeStore};
 use arrow::array::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -132,7 +133,8 @@ async fn from_rollup(
     if !day.is_compacted() {
         return Ok(None);
     }
-    let Some(path) = rollup_path_for(&day.files[0]).filter(|p| rollups.contains(p)) else {
+    let Some(path) = LakePath::rollup_for(&day.files[0]).filter(|p| rollups.contains(&p[..]))
+    else {
         return Ok(None);
     };
     let bytes = lake.get(&path).await?;

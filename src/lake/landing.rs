@@ -1,6 +1,6 @@
 //! Landing: enriched rows → one Parquet file per order day, named from the stream range.
 
-use super::{batch_file, invocation_quarantine_file, parquet, LakeError, LakeStore, QUARANTINE};
+use super::{parquet, LakeError, LakePath, LakeStore, QUARANTINE};
 use crate::enrich::{EnrichedOrder, PoisonEvent};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,11 +24,11 @@ pub async fn land_batch(
     }
     let mut written = Vec::with_capacity(by_day.len());
     for (day, day_rows) in by_day {
-        let path = batch_file(day, partition, first_seq, last_seq);
+        let path = LakePath::batch(day, partition, first_seq, last_seq);
         let batch = parquet::to_record_batch(&day_rows);
         let bytes = parquet::write_parquet_as(&batch, parquet::FileKind::Landed)?;
         lake.put(&path, bytes).await?;
-        written.push(path);
+        written.push(path.into());
     }
     Ok(written)
 }
@@ -49,7 +49,7 @@ pub async fn quarantine_poison(
         lines.push_str(&serde_json::to_string(p).expect("poison serializes"));
         lines.push('\n');
     }
-    let path = format!("{QUARANTINE}/enrich/p{partition}-{first_seq:020}-{last_seq:020}.jsonl");
+    let path: String = LakePath::quarantined_events(partition, first_seq, last_seq).into();
     lake.put(&path, Bytes::from(lines)).await?;
     Ok(Some(path))
 }
@@ -63,7 +63,7 @@ pub async fn quarantine_invocation(
     reason: &str,
     received_at: DateTime<Utc>,
 ) -> Result<String, LakeError> {
-    let path = invocation_quarantine_file(function, received_at.date_naive(), &body);
+    let path = LakePath::quarantined_invocation(function, received_at.date_naive(), &body);
     let note = serde_json::json!({
         "function": function,
         "reason": reason,
@@ -73,7 +73,7 @@ pub async fn quarantine_invocation(
     lake.put(&path, body).await?;
     let note_path = format!("{}.reason.json", path.trim_end_matches(".body"));
     lake.put(&note_path, Bytes::from(note.to_string())).await?;
-    Ok(path)
+    Ok(path.into())
 }
 
 /// An event set aside at enrichment, as `quarantine/enrich/*.jsonl` keeps it.
@@ -94,7 +94,9 @@ pub async fn read_quarantine(
     let mut invocations = Vec::new();
     for path in super::without_folders(lake.list(QUARANTINE).await?) {
         let unreadable = |e: serde_json::Error| LakeError::format(&path, e);
-        if path.starts_with(&format!("{QUARANTINE}/enrich/")) && path.ends_with(".jsonl") {
+        if path.starts_with(&LakePath::quarantined_events_dir().folder())
+            && path.ends_with(".jsonl")
+        {
             let bytes = lake.get(&path).await?;
             for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 let event: QuarantinedEvent = serde_json::from_slice(line).map_err(unreadable)?;

@@ -14,6 +14,7 @@ mod landing;
 mod local;
 mod mirrored;
 pub mod parquet;
+pub mod paths;
 pub mod repeats;
 pub mod rollup;
 
@@ -25,6 +26,7 @@ pub use landing::{
 };
 pub use local::LocalLake;
 pub use mirrored::MirroredLake;
+pub use paths::{day_of, LakePath, COMPACTED_PREFIX, ORDERS_TABLE, QUARANTINE};
 
 use bytes::Bytes;
 use chrono::NaiveDate;
@@ -33,15 +35,9 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Folder of the enriched orders table.
-pub const ORDERS_TABLE: &str = "orders_enriched";
-/// Folder of records that could not be enriched, with their reasons.
-pub const QUARANTINE: &str = "quarantine";
 /// The `stream_partition` of orders written straight into the lake by the generator
 /// (`generate-lake`, `dev --demo-history`): they never passed the order API's door.
 pub const GENERATED_PARTITION: &str = "generated";
-/// Prefix of files written by compaction (deduplicated, sorted by `order_id`).
-pub const COMPACTED_PREFIX: &str = "compacted-";
 
 pub use crate::errors::BoxError;
 
@@ -220,39 +216,6 @@ pub fn without_folders(mut paths: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// Folder of one day's partition.
-pub fn partition_dir(day: NaiveDate) -> String {
-    format!("{ORDERS_TABLE}/order_date={}", day.format("%Y-%m-%d"))
-}
-
-/// The file a stream batch lands in for one day. Derived from the batch's stream range
-/// only, so a retried batch rewrites the same file instead of adding a second copy.
-pub fn batch_file(day: NaiveDate, partition: &str, first_seq: i64, last_seq: i64) -> String {
-    format!(
-        "{}/p{partition}-{first_seq:020}-{last_seq:020}.parquet",
-        partition_dir(day)
-    )
-}
-
-/// Where an invocation the handler could not read at all is kept, raw: named by the day
-/// it came and a hash of its bytes, so the same invocation sent twice is kept once.
-pub fn invocation_quarantine_file(function: &str, day: NaiveDate, body: &[u8]) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    body.hash(&mut hasher);
-    format!(
-        "{QUARANTINE}/invocations/{function}/received_date={}/{:016x}.body",
-        day.format("%Y-%m-%d"),
-        hasher.finish()
-    )
-}
-
-/// The day of a partition file path (`…/order_date=YYYY-MM-DD/…`).
-pub fn day_of(path: &str) -> Option<NaiveDate> {
-    let start = path.find("order_date=")? + "order_date=".len();
-    NaiveDate::parse_from_str(path.get(start..start + 10)?, "%Y-%m-%d").ok()
-}
-
 /// Readers of the lake hold this shared; compaction takes it exclusively only for the
 /// moment it deletes the files it replaced, so no reader ever opens a deleted file.
 /// It also lets one compaction run at a time.
@@ -288,7 +251,7 @@ pub async fn day_files(
     day: NaiveDate,
 ) -> Result<Option<DayFiles>, LakeError> {
     let mut files: Vec<String> = lake
-        .list(&format!("{}/", partition_dir(day)))
+        .list(&LakePath::day(day).folder())
         .await?
         .into_iter()
         .filter(|path| {
@@ -389,19 +352,25 @@ mod tests {
             ]
         );
         let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        let kept = invocation_quarantine_file("enrich_orders", day, b"{");
+        let kept = LakePath::quarantined_invocation("enrich_orders", day, b"{");
         assert!(
             kept.starts_with("quarantine/invocations/enrich_orders/received_date=2026-03-01/"),
             "{kept}"
         );
-        assert_eq!(kept, invocation_quarantine_file("enrich_orders", day, b"{"));
-        assert_ne!(kept, invocation_quarantine_file("enrich_orders", day, b"}"));
+        assert_eq!(
+            kept,
+            LakePath::quarantined_invocation("enrich_orders", day, b"{")
+        );
+        assert_ne!(
+            kept,
+            LakePath::quarantined_invocation("enrich_orders", day, b"}")
+        );
     }
 
     #[test]
     fn names_are_derived_from_day_and_range() {
         let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
-        let file = batch_file(day, "0", 17, 42);
+        let file = LakePath::batch(day, "0", 17, 42);
         assert_eq!(
             file,
             "orders_enriched/order_date=2026-03-01/p0-00000000000000000017-00000000000000000042.parquet"

@@ -25,8 +25,7 @@ use arrow::error::ArrowError;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-/// The table of superseded orders, one folder per order day.
-pub const SUPERSEDED_TABLE: &str = "orders_superseded";
+pub use super::paths::SUPERSEDED_TABLE;
 /// File metadata keys of the counts, on a day's roll-up.
 pub const DUPLICATES_KEY: &str = "pizza_pipeline.duplicates";
 pub const CONFLICTS_KEY: &str = "pizza_pipeline.conflicts";
@@ -216,17 +215,12 @@ fn classify(sorted: &RecordBatch) -> Result<Vec<CopyKind>, ArrowError> {
     Ok(kinds)
 }
 
-/// The folder of the superseded orders of `day`.
-pub fn superseded_dir(day: chrono::NaiveDate) -> String {
-    format!("{SUPERSEDED_TABLE}/order_date={day}")
-}
-
 /// The files of `day`'s superseded orders.
 pub async fn superseded_files(
     lake: &dyn super::LakeStore,
     day: chrono::NaiveDate,
 ) -> Result<Vec<String>, super::LakeError> {
-    let mut files = super::without_folders(lake.list(&superseded_dir(day)).await?);
+    let mut files = super::without_folders(lake.list(&super::LakePath::superseded_dir(day)).await?);
     files.retain(|f| f.ends_with(".parquet"));
     Ok(files)
 }

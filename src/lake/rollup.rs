@@ -12,8 +12,9 @@
 //! depend on the day's orders only, so rolling a day up twice gives the same file.
 
 use super::parquet::write_parquet_with_metadata;
+pub use super::paths::{LEGACY_ROLLUP_TABLE, ROLLUP_PREFIX, ROLLUP_TABLE};
 use super::repeats::Repeats;
-use super::{day_of, LakeError, COMPACTED_PREFIX};
+use super::LakeError;
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanBuilder, Decimal128Builder,
     Int64Builder, RecordBatch, StringBuilder,
@@ -23,20 +24,13 @@ use arrow::datatypes::{
     TimestampMicrosecondType,
 };
 use bytes::Bytes;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use roaring::RoaringTreemap;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-/// Folder of the roll-up table.
-pub const ROLLUP_TABLE: &str = "orders_daily";
-/// Folder of the roll-ups of earlier versions (one row per customer, no customer sets):
-/// never read; a day's are removed when its new roll-up is written.
-pub const LEGACY_ROLLUP_TABLE: &str = "orders_daily_customers";
-/// Prefix of roll-up files; the rest of the name is the compacted file's.
-pub const ROLLUP_PREFIX: &str = "rollup-";
 /// The roll-up format, in each file's key-value metadata: a file of another format is
 /// not read, and its day is rolled up again.
 pub const ROLLUP_FORMAT_KEY: &str = "pizza_pipeline.rollup_format";
@@ -59,27 +53,6 @@ pub fn rollup_schema() -> SchemaRef {
             ]))
         })
         .clone()
-}
-
-/// Folder of one day's roll-up.
-pub fn rollup_dir(day: NaiveDate) -> String {
-    format!("{ROLLUP_TABLE}/order_date={}", day.format("%Y-%m-%d"))
-}
-
-/// Folder of one day's legacy roll-up.
-pub fn legacy_rollup_dir(day: NaiveDate) -> String {
-    format!(
-        "{LEGACY_ROLLUP_TABLE}/order_date={}",
-        day.format("%Y-%m-%d")
-    )
-}
-
-/// The roll-up path that belongs to `compacted` (a lake path of a compacted file).
-pub fn rollup_path_for(compacted: &str) -> Option<String> {
-    let day = day_of(compacted)?;
-    let name = compacted.rsplit('/').next()?;
-    let stamp = name.strip_prefix(COMPACTED_PREFIX)?;
-    Some(format!("{}/{ROLLUP_PREFIX}{stamp}", rollup_dir(day)))
 }
 
 /// The group a roll-up row sums: orders of one pizza type whose customer was found in
@@ -558,6 +531,7 @@ mod tests {
     use crate::customers::Customer;
     use crate::enrich::EnrichedOrder;
     use crate::lake::parquet::to_record_batch;
+    use crate::lake::LakePath;
     use crate::order::{OrderEvent, PizzaType};
 
     fn order(
@@ -770,14 +744,14 @@ mod tests {
     #[test]
     fn a_rollup_is_named_after_its_compacted_file() {
         assert_eq!(
-            rollup_path_for(
+            LakePath::rollup_for(
                 "orders_enriched/order_date=2026-01-10/compacted-20260111T020000123456.parquet"
             )
             .as_deref(),
             Some("orders_daily/order_date=2026-01-10/rollup-20260111T020000123456.parquet")
         );
         assert_eq!(
-            rollup_path_for("orders_enriched/order_date=2026-01-10/p0-1-2.parquet"),
+            LakePath::rollup_for("orders_enriched/order_date=2026-01-10/p0-1-2.parquet"),
             None
         );
     }

@@ -82,7 +82,7 @@ impl EmbeddedBooks {
 
     /// The window of the report served now (`None`: no report, or one without rows).
     pub fn report_window(&self) -> Result<Option<ReportWindowBounds>, WarehouseError> {
-        let served = self.warehouse.served()?;
+        let served = self.warehouse.served_report()?;
         Ok(served.rows.first().map(|row| {
             let window = row.window_info();
             ReportWindowBounds {

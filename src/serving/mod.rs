@@ -4,11 +4,11 @@
 
 mod guard;
 mod ledger;
-mod report_cache;
+mod served_report;
 
 pub use guard::guard;
 pub use ledger::{default_days, EmbeddedBooks, LedgerError};
-pub use report_cache::{ReportCache, ServedReports};
+pub use served_report::{ServedReportCache, ServedReportJson};
 
 use crate::api_error::ApiError;
 use crate::metrics::Metrics;
@@ -43,7 +43,7 @@ pub struct ServingState {
     /// Single orders are read here.
     pub warehouse: Arc<Warehouse>,
     /// The report as `GET /api/report` serves it, kept in step with the warehouse.
-    pub report: Arc<ServedReports>,
+    pub report: Arc<ServedReportCache>,
     /// The books `GET /api/ledger` reads.
     pub books: EmbeddedBooks,
     pub metrics: Arc<Metrics>,
@@ -72,7 +72,7 @@ pub fn router(state: ServingState) -> Router {
 }
 
 /// The report as served now; a warehouse that cannot be read answers 503.
-fn current_report(state: &ServingState) -> Result<Arc<ReportCache>, ApiError> {
+fn current_report(state: &ServingState) -> Result<Arc<ServedReportJson>, ApiError> {
     state
         .report
         .current()

@@ -4,16 +4,10 @@
 //! in `reports/ledger/run=<run_id>/ledger.parquet`. The newest runs are kept (a query
 //! that began before the switch still reads the previous one); older ones are removed.
 
+use crate::lake::LakePath;
 use chrono::{DateTime, Utc};
 
-/// Folder of the report runs in the lake (one `run=<run_id>/` folder per build).
-pub const REPORT_RUNS: &str = "reports/state_top_pizzas";
-/// The report file's name inside its run folder.
-pub const REPORT_FILE_NAME: &str = "state_top_pizzas.parquet";
-/// Folder of the books' runs (Azure), one `run=<run_id>/` folder per build.
-pub const LEDGER_RUNS: &str = "reports/ledger";
-/// The books file's name inside its run folder.
-pub const LEDGER_FILE_NAME: &str = "ledger.parquet";
+pub use crate::lake::paths::{LEDGER_FILE_NAME, LEDGER_RUNS, REPORT_FILE_NAME, REPORT_RUNS};
 /// Every table of runs, for the clean-up.
 pub const RUN_TABLES: [&str; 2] = [REPORT_RUNS, LEDGER_RUNS];
 /// Runs whose files are kept: the newest, and the one before it for queries that
@@ -28,12 +22,12 @@ pub fn run_id(refreshed_at: DateTime<Utc>) -> String {
 
 /// The lake path of a run's report file.
 pub fn run_file(run_id: &str) -> String {
-    format!("{REPORT_RUNS}/run={run_id}/{REPORT_FILE_NAME}")
+    LakePath::report_run(run_id).into()
 }
 
 /// The lake path of a run's books file.
 pub fn ledger_file(run_id: &str) -> String {
-    format!("{LEDGER_RUNS}/run={run_id}/{LEDGER_FILE_NAME}")
+    LakePath::ledger_run(run_id).into()
 }
 
 /// The files of `table`'s runs older than its newest `keep` runs.

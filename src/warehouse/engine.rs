@@ -51,6 +51,6 @@ impl ReportWarehouse for Warehouse {
     }
 
     fn last_built_as_of(&self) -> BoxFuture<'_, Result<Option<DateTime<Utc>>, SummaryError>> {
-        Box::pin(async move { blocking(|| self.served()).map(|served| served.last_as_of) })
+        Box::pin(async move { blocking(|| self.served_report()).map(|served| served.last_as_of) })
     }
 }

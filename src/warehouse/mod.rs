@@ -302,7 +302,7 @@ impl Warehouse {
         let file = self.local(&report.file)?;
         self.create_report_table(&conn, &file)?;
         self.ensure_orders_view(&conn)?;
-        self.serve(ServedReport {
+        self.serve_report(ServedReport {
             last_as_of: Some(report.window.as_of),
             rows: report.rows.clone(),
         })
@@ -417,21 +417,16 @@ impl Warehouse {
         report::order_as_json(&conn, &source, order_id)
     }
 
-    /// The report as served: kept in memory once read or built; at first from
+    /// The served report: kept in memory once read or built; at first from
     /// `warehouse.report.json` when it is there (no DuckDB needed), else read from the
     /// database and written there for the next start.
-    pub fn served_report(&self) -> Result<ServedReport, WarehouseError> {
-        Ok(self.served()?.as_ref().clone())
+    pub fn served_report(&self) -> Result<Arc<ServedReport>, WarehouseError> {
+        Ok(self.served_report_and_version()?.1)
     }
 
-    /// The report as served, shared.
-    pub fn served(&self) -> Result<Arc<ServedReport>, WarehouseError> {
-        Ok(self.served_versioned()?.1)
-    }
-
-    /// The report as served, and its version: how many times it has changed in this
+    /// The served report, and its version: how many times it has changed in this
     /// process (from 1). A copy of it is current while the version has not moved.
-    pub fn served_versioned(&self) -> Result<(u64, Arc<ServedReport>), WarehouseError> {
+    pub fn served_report_and_version(&self) -> Result<(u64, Arc<ServedReport>), WarehouseError> {
         if let Some(served) = self.served.read().unwrap().clone() {
             return Ok(served);
         }
@@ -439,7 +434,7 @@ impl Warehouse {
         let copy = read_if_present(&path).map_err(WarehouseError::io(&path))?;
         if let Some(bytes) = copy {
             match serde_json::from_slice::<ServedReport>(&bytes) {
-                Ok(served) => return Ok(self.keep_served(served)),
+                Ok(served) => return Ok(self.keep_served_report(served)),
                 Err(e) => {
                     tracing::warn!(file = %path.display(), error = %crate::errors::Chain(&e), "unreadable report copy; reading the warehouse instead")
                 }
@@ -450,18 +445,18 @@ impl Warehouse {
             rows: self.report_rows()?,
         };
         self.write_served_report(&served)?;
-        Ok(self.keep_served(served))
+        Ok(self.keep_served_report(served))
     }
 
-    /// Makes `served` the report as served: written to the copy first, so a restart
+    /// Makes `served` the served report: written to the copy first, so a restart
     /// never serves an older report than this process did.
-    fn serve(&self, served: ServedReport) -> Result<(), WarehouseError> {
+    fn serve_report(&self, served: ServedReport) -> Result<(), WarehouseError> {
         self.write_served_report(&served)?;
-        self.keep_served(served);
+        self.keep_served_report(served);
         Ok(())
     }
 
-    fn keep_served(&self, served: ServedReport) -> (u64, Arc<ServedReport>) {
+    fn keep_served_report(&self, served: ServedReport) -> (u64, Arc<ServedReport>) {
         let mut kept = self.served.write().unwrap();
         let version = kept.as_ref().map_or(1, |(version, _)| version + 1);
         let served = (version, Arc::new(served));

@@ -9,7 +9,7 @@ use pizza_pipeline::enrich::EnrichedOrder;
 use pizza_pipeline::lake::{compact_lake, land_batch, LakeGate, LakeStore, LocalLake};
 use pizza_pipeline::metrics::Metrics;
 use pizza_pipeline::order::{OrderEvent, PizzaType};
-use pizza_pipeline::serving::{ReportCache, ServedReports};
+use pizza_pipeline::serving::{ServedReportCache, ServedReportJson};
 use pizza_pipeline::summary::{
     build_report_as_is, Refresh, RefreshOptions, RefreshReport, ReportRow, ReportWindow,
     SummaryError,
@@ -58,7 +58,7 @@ fn texan() -> Arc<Customer> {
 struct Summary {
     refresh: Arc<Refresh>,
     warehouse: Arc<Warehouse>,
-    served: ServedReports,
+    served: ServedReportCache,
 }
 
 impl Summary {
@@ -68,7 +68,7 @@ impl Summary {
         let refresh = Refresh::new(lake, gate, warehouse.clone(), population, metrics);
         Summary {
             refresh: Arc::new(refresh),
-            served: ServedReports::new(warehouse.clone()).unwrap(),
+            served: ServedReportCache::new(warehouse.clone()).unwrap(),
             warehouse,
         }
     }
@@ -89,7 +89,7 @@ impl Summary {
             .await
     }
 
-    fn cache(&self) -> Arc<ReportCache> {
+    fn cache(&self) -> Arc<ServedReportJson> {
         self.served.current().unwrap()
     }
 
@@ -383,7 +383,7 @@ async fn the_report_is_served_without_opening_duckdb() {
     assert_eq!(served.last_as_of, Some(as_of));
     let rewritten: pizza_pipeline::warehouse::ServedReport =
         serde_json::from_slice(&std::fs::read(&copy).unwrap()).unwrap();
-    assert_eq!(rewritten, served);
+    assert_eq!(rewritten, *served);
 }
 
 /// The report core's rows of `window`, from the lake as it is.

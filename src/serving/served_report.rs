@@ -10,13 +10,13 @@ use std::sync::{Arc, RwLock};
 
 /// The report table, pre-serialised per state.
 #[derive(Debug, Default)]
-pub struct ReportCache {
+pub struct ServedReportJson {
     by_state: HashMap<String, Bytes>,
     pub etag: String,
     pub window: Option<ReportWindowInfo>,
 }
 
-impl ReportCache {
+impl ServedReportJson {
     pub fn from_rows(rows: &[ReportRow]) -> Self {
         let mut grouped: HashMap<&str, Vec<_>> = HashMap::new();
         for row in rows {
@@ -39,7 +39,7 @@ impl ReportCache {
                 )
             })
             .collect();
-        ReportCache {
+        ServedReportJson {
             by_state,
             etag,
             window,
@@ -55,34 +55,34 @@ impl ReportCache {
     }
 }
 
-/// The [`ReportCache`] of the warehouse's served report, rebuilt when that changes.
-pub struct ServedReports {
+/// The [`ServedReportJson`] of the warehouse's served report, rebuilt when that changes.
+pub struct ServedReportCache {
     warehouse: Arc<Warehouse>,
     /// The cache, and the version of the served report it was built from (0: none yet).
-    current: RwLock<(u64, Arc<ReportCache>)>,
+    current: RwLock<(u64, Arc<ServedReportJson>)>,
 }
 
-impl ServedReports {
+impl ServedReportCache {
     /// Reads the served report now, so a start with an unreadable one fails at once.
     pub fn new(warehouse: Arc<Warehouse>) -> Result<Self, WarehouseError> {
-        let served = ServedReports {
+        let served = ServedReportCache {
             warehouse,
-            current: RwLock::new((0, Arc::new(ReportCache::default()))),
+            current: RwLock::new((0, Arc::new(ServedReportJson::default()))),
         };
         served.current()?;
         Ok(served)
     }
 
     /// The cache of the report as served now.
-    pub fn current(&self) -> Result<Arc<ReportCache>, WarehouseError> {
-        let (version, served) = self.warehouse.served_versioned()?;
+    pub fn current(&self) -> Result<Arc<ServedReportJson>, WarehouseError> {
+        let (version, served) = self.warehouse.served_report_and_version()?;
         {
             let (built_from, cache) = &*self.current.read().unwrap();
             if *built_from == version {
                 return Ok(cache.clone());
             }
         }
-        let cache = Arc::new(ReportCache::from_rows(&served.rows));
+        let cache = Arc::new(ServedReportJson::from_rows(&served.rows));
         *self.current.write().unwrap() = (version, cache.clone());
         Ok(cache)
     }

@@ -18,9 +18,11 @@
 //!    hosts run.
 //!
 //! The embedded mode (`host`, `serving`, `warehouse`, the SQLite log and customer table)
-//! is the cargo feature `embedded`, on by default. The Azure package is built without it
-//! (`--no-default-features`): `serve` never touches DuckDB or SQLite, and leaving them
-//! out makes a small, statically linked binary (`.ci/package`).
+//! is the cargo feature `embedded`, and the Azure adapters (`azure`, `tds`, the Event
+//! Hubs, Azure SQL, ADLS Gen2 and Synapse adapters) the feature `azure`; both are on by
+//! default. The Azure package is built with `azure` alone (`--no-default-features
+//! --features azure`): `serve` never touches DuckDB or SQLite, and leaving them out
+//! makes a small, statically linked binary (`.ci/package`).
 
 pub mod api_error;
 #[cfg(feature = "azure")]

@@ -342,14 +342,16 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
     pizza_pipeline::summary::write_last_build(&lake, &report)
         .await
         .unwrap();
-    let tick = pizza_pipeline::functions::invocation::encode_timer(now, None, now, false);
-    let ticked = http
-        .post(handler.url("/build_state_summary"))
-        .header("content-type", "application/json")
-        .body(tick)
-        .send()
-        .await
-        .unwrap();
+    // One hourly tick of the timer, as the host sends it.
+    let tick = || {
+        http.post(handler.url("/build_state_summary"))
+            .header("content-type", "application/json")
+            .body(pizza_pipeline::functions::invocation::encode_timer(
+                now, None, now, false,
+            ))
+            .send()
+    };
+    let ticked = tick().await.unwrap();
     assert_eq!(ticked.status(), 200);
     let ticked: serde_json::Value = ticked.json().await.unwrap();
     assert!(
@@ -389,14 +391,7 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
     lake.delete(pizza_pipeline::summary::LAST_BUILD)
         .await
         .unwrap();
-    let tick = pizza_pipeline::functions::invocation::encode_timer(now, None, now, false);
-    let failed = http
-        .post(handler.url("/build_state_summary"))
-        .header("content-type", "application/json")
-        .body(tick)
-        .send()
-        .await
-        .unwrap();
+    let failed = tick().await.unwrap();
     assert_eq!(failed.status(), 500, "Synapse is out of reach");
     let rollups = lake.list("orders_daily").await.unwrap();
     assert_eq!(rollups.len(), 1, "{rollups:?}");

@@ -144,7 +144,11 @@ batch_base=$(wrk -t2 -c16 -d${wrk_secs}s -s benches/wrk/post_batch.lua "$base_ur
 row "ingest, arrays of 100 orders" "$(python3 -c "print(f'{$batch*100:.0f}')") orders/s" "$(python3 -c "print(f'{$batch_base*100:.0f}')")/s (do-nothing axum 202)" "$(ratio "$batch" "$batch_base")" "—"
 
 echo "bench: GET /api/report at 50 clients"
-curl -s -X POST "$dev_url/admin/refresh" -d '{"as_of":"2026-11-30T00:00:00Z"}' >/dev/null
+# The report must exist and hold Texas's rows, or the latency below would be an error's.
+curl -sf -X POST "$dev_url/admin/refresh" -H 'Content-Type: application/json' \
+  -d '{"as_of":"2026-11-30T00:00:00Z"}' >/dev/null || { echo "bench: the refresh before the report's latency failed" >&2; exit 1; }
+curl -sf "$dev_url/api/report?state=TX" | python3 -c 'import json, sys; rows = json.load(sys.stdin); assert rows, "no rows for TX"' \
+  || { echo "bench: GET /api/report?state=TX has no rows to serve" >&2; exit 1; }
 report_p99=$(wrk -t2 -c50 -d${wrk_secs}s --latency "$dev_url/api/report?state=TX" | wrk_p99)
 health_p99=$(wrk -t2 -c50 -d${wrk_secs}s --latency "$dev_url/healthz" | wrk_p99)
 row "GET /api/report p99, 50 clients" "$report_p99" "$health_p99 (GET /healthz)" "—" "≤ 5 ms"

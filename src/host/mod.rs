@@ -429,7 +429,7 @@ fn announce(addr: SocketAddr, dir: &DataDir, example_state: &str) {
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
     );
     tracing::info!(
-        "then: curl -s http://{addr}/api/orders/1 ; curl -s -X POST http://{addr}/admin/refresh -d '{{\"as_of\":\"{}\"}}' ; \
+        "then: curl -s http://{addr}/api/orders/1 ; curl -s -X POST http://{addr}/admin/refresh -H 'Content-Type: application/json' -d '{{\"as_of\":\"{}\"}}' ; \
          curl -s 'http://{addr}/api/report?state={example_state}'",
         (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%dT00:00:00Z")
     );

@@ -7,7 +7,7 @@
 # Every check is on (`--checks all`: status codes, content types, response schemas and
 # headers, server errors, schema-valid data accepted and schema-violating data refused,
 # authentication, undeclared methods); schemathesis.toml holds the one exception JSON
-# Schema cannot express, and hooks.py dates the orders drawn within the rules of the clock. dev runs with an API key, on a fresh data dir with the demo
+# Schema cannot express, and hooks.py keeps the orders and report windows drawn within the rules of the clock. dev runs with an API key, on a fresh data dir with the demo
 # history, so the report routes answer real rows. The seed is fixed so CI is repeatable;
 # ST_SEED=N draws other cases. Schemathesis comes from PyPI at the versions pinned in
 # requirements.txt, into a virtualenv in ~/.cache/pizza-pipeline.
@@ -54,7 +54,7 @@ done
 curl -sf "http://127.0.0.1:$port/openapi.json" | cmp - docs/openapi.json || {
   echo "schemathesis: GET /openapi.json differs from docs/openapi.json (rebuild dev)" >&2; exit 1; }
 status=0
-# hooks.py: every well-formed order_date drawn is moved to yesterday (its header says why).
+# hooks.py: well-formed order dates move to yesterday, and report windows into their years (its header says why).
 PYTHONPATH="$PWD/$here" SCHEMATHESIS_HOOKS=hooks \
 "$venv/bin/st" --no-color --config-file "$here/schemathesis.toml" run docs/openapi.json \
   --url "http://127.0.0.1:$port" --checks all --max-examples "$max_examples" --seed "$seed" \

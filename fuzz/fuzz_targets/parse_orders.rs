@@ -5,12 +5,14 @@
 //!  2. Accepted bodies satisfy the contract (CONTRACT §3, src/order/parse.rs): well-formed
 //!     UTF-8 JSON, an object (one order) or an array of 1..=MAX_BATCH_ORDERS objects,
 //!     ids ≥ 1, qty in 1..=1000, price in 0..=1,000,000 USD as cents, a menu type,
-//!     `order_ts` at most 1 hour after `now` and truncated to microseconds, and every field
+//!     `order_ts` at most 1 hour after `now` and no older than the date horizon before it,
+//!     truncated to microseconds, and every field
 //!     agrees with an independent serde_json::Value reading of the same body.
 //!  3. Round trips: an accepted order written back in the wire shape (canonical type,
 //!     two-decimal price, RFC 3339 `Z` timestamp) parses to the same order, alone and as
 //!     a batch; its `OrderEvent` (what the order stream carries) survives
-//!     `to_json` → `serde_json::from_str`; a later `now` accepts the same body unchanged.
+//!     `to_json` → `serde_json::from_str`; a later `now` accepts the same body unchanged
+//!     while its orders are inside the later horizon, and refuses it on `order_date` after.
 //!  4. Rejections are classified as CONTRACT §3 says: `Malformed` (400) never for well-formed
 //!     UTF-8 JSON (lone `\uD8xx` surrogate escapes excepted, see `check`), `Invalid` (422)
 //!     only for well-formed JSON; a named field
@@ -28,8 +30,8 @@ mod order;
 use chrono::{DateTime, Duration, Timelike, Utc};
 use libfuzzer_sys::fuzz_target;
 use order::{
-    cents_to_decimal_string, format_ts, parse_orders, parse_price_cents, Order, OrderEvent,
-    PizzaType, Rejection, MAX_BATCH_ORDERS,
+    cents_to_decimal_string, format_ts, parse_orders, parse_price_cents, DateRule, Order,
+    OrderEvent, PizzaType, Rejection, MAX_BATCH_ORDERS,
 };
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
@@ -133,14 +135,25 @@ fn check_accepted(body: &[u8], orders: &[Order], well_formed: bool, now: DateTim
         );
     }
 
-    // (3) `now` only feeds the future-tolerance rule: a later clock accepts the same body
-    // and yields the same orders.
+    // (3) `now` feeds only the date rule (at most 1 hour ahead of it, at most the horizon
+    // behind it): a clock 30 days later yields the same orders while they are all inside
+    // its horizon too, and otherwise refuses the body naming `order_date`.
     let later = now + Duration::days(30);
-    assert_eq!(
-        parse_orders(body, later).as_deref(),
-        Ok(orders),
-        "a later `now` changed the result"
-    );
+    let inside_later_horizon = orders
+        .iter()
+        .all(|order| order.order_ts >= DateRule::from(later).oldest());
+    match parse_orders(body, later) {
+        answer if inside_later_horizon => assert_eq!(
+            answer.as_deref(),
+            Ok(orders),
+            "a later `now` changed the result"
+        ),
+        Err(Rejection::Invalid {
+            field: Some("order_date"),
+            ..
+        }) => {}
+        other => panic!("a later `now` put an order past its horizon, yet answered {other:?}"),
+    }
 }
 
 /// The rules of CONTRACT §3 / parse.rs, on one accepted order.
@@ -164,6 +177,12 @@ fn check_order_invariants(order: &Order, now: DateTime<Utc>) {
         format_ts(&order.order_ts),
         format_ts(&now)
     );
+    assert!(
+        order.order_ts >= DateRule::from(now).oldest(),
+        "order_ts {} is older than the date horizon of now {}",
+        format_ts(&order.order_ts),
+        format_ts(&now)
+    );
     assert_eq!(
         order.order_ts.nanosecond() % 1_000,
         0,
@@ -179,18 +198,14 @@ fn check_against_value(order: &Order, element: &str) {
     let Ok(Value::Object(map)) = serde_json::from_str::<Value>(element) else {
         return;
     };
-    let int = |field: &str| map.get(field).and_then(Value::as_i64);
-    assert_eq!(
-        int("order_id"),
-        Some(order.order_id),
-        "order_id in {element}"
+    check_integer(map.get("order_id"), order.order_id, "order_id", element);
+    check_integer(
+        map.get("customer_id"),
+        order.customer_id,
+        "customer_id",
+        element,
     );
-    assert_eq!(
-        int("customer_id"),
-        Some(order.customer_id),
-        "customer_id in {element}"
-    );
-    assert_eq!(int("qty"), Some(i64::from(order.qty)), "qty in {element}");
+    check_integer(map.get("qty"), i64::from(order.qty), "qty", element);
     let spelled = map
         .get("type")
         .and_then(Value::as_str)
@@ -223,6 +238,30 @@ fn check_against_value(order: &Order, element: &str) {
             DateTime::from_timestamp_micros(strict.timestamp_micros()),
             Some(order.order_ts),
             "order_date {date:?}"
+        );
+    }
+}
+
+/// A field JSON Schema calls an integer, as `Value` reads it: exact when serde_json holds
+/// it as an integer. Written with a zero fraction or an exponent ("1.00", "1e2") it is an
+/// `f64` to serde_json: exact below 2^53, and beyond that within the f64's rounding.
+fn check_integer(value: Option<&Value>, parsed: i64, field: &str, element: &str) {
+    let value = value.unwrap_or_else(|| panic!("{field} is missing from {element}"));
+    if let Some(exact) = value.as_i64() {
+        assert_eq!(exact, parsed, "{field} in {element}");
+        return;
+    }
+    let float = value
+        .as_f64()
+        .unwrap_or_else(|| panic!("{field} is not a number in {element}"));
+    assert_eq!(float.fract(), 0.0, "{field} has a fraction in {element}");
+    if float.abs() < 2f64.powi(53) {
+        assert_eq!(float as i64, parsed, "{field} in {element}");
+    } else {
+        let relative = (float - parsed as f64).abs() / float.abs();
+        assert!(
+            relative <= f64::EPSILON,
+            "{field} {float} became {parsed} in {element}"
         );
     }
 }

@@ -259,10 +259,11 @@ fn integral_value(text: &str) -> Option<i128> {
     }
     let significant = digits.trim_end_matches('0');
     let trailing_zeros = (digits.len() - significant.len()) as i64;
-    if scale < 0 && trailing_zeros < -scale {
+    // Saturating: an exponent may be any 19-digit number ("7e+9223372036854775807").
+    if scale < 0 && trailing_zeros < scale.saturating_neg() {
         return None; // a fractional part that is not zero
     }
-    let magnitude = if digits.len() as i64 + scale > 39 {
+    let magnitude = if (digits.len() as i64).saturating_add(scale) > 39 {
         i128::MAX // more digits than i128 holds
     } else if scale >= 0 {
         let value = digits.parse::<i128>().unwrap_or(i128::MAX);
@@ -517,6 +518,10 @@ mod tests {
         }
         assert_eq!(integral_value("-3e2"), Some(-300));
         assert_eq!(integral_value("1e999999999999999999999"), Some(i128::MAX));
+        // Exponents at i64's ends (found by the fuzzer: they overflowed the arithmetic).
+        assert_eq!(integral_value("7e+9223372036854775807"), Some(i128::MAX));
+        assert_eq!(integral_value("1.5e-9223372036854775807"), None);
+        assert_eq!(integral_value("0e-9223372036854775807"), Some(0));
         assert_eq!(integral_value("1.5e0"), None);
         assert_eq!(integral_value("1."), None);
         assert_eq!(integral_value(".5"), None);

@@ -13,6 +13,8 @@ use std::collections::BTreeSet;
 pub enum ScriptError {
     #[error("placeholder {{{{{name}}}}} has no value")]
     Unfilled { name: String },
+    #[error("the script's placeholders are malformed: {problem}")]
+    Malformed { problem: String },
     #[error("value {value:?} for {{{{{name}}}}} is not allowed: {rule}")]
     BadValue {
         name: String,
@@ -115,25 +117,55 @@ fn is_string_list(value: &str) -> bool {
     }
 }
 
-/// The placeholders a script uses.
-pub fn placeholders(script: &str) -> BTreeSet<String> {
+/// The placeholders a script uses. Braces that do not make a placeholder of lowercase
+/// letters, digits and `_` (an unclosed `{{`, a stray `}}`, `{{Bad Name}}`) refuse the
+/// script: a typo there would otherwise reach the engine as SQL text.
+pub fn placeholders(script: &str) -> Result<BTreeSet<String>, ScriptError> {
+    let malformed = |problem: String| ScriptError::Malformed { problem };
     let mut names = BTreeSet::new();
     let mut rest = script;
     while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        match after.find("}}") {
-            Some(end) => {
-                names.insert(after[..end].trim().to_string());
-                rest = &after[end + 2..];
-            }
-            None => break,
+        if let Some(stray) = rest[..start].find("}}") {
+            return Err(malformed(format!(
+                "a stray }}}} near {:?}",
+                near(&rest[stray..])
+            )));
         }
+        let after = &rest[start + 2..];
+        let end = after.find("}}").ok_or_else(|| {
+            malformed(format!("an unclosed {{{{ near {:?}", near(&rest[start..])))
+        })?;
+        let name = &after[..end];
+        let well_formed = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !well_formed {
+            return Err(malformed(format!(
+                "{{{{{name}}}}} is not a placeholder name"
+            )));
+        }
+        names.insert(name.to_string());
+        rest = &after[end + 2..];
     }
-    names
+    match rest.find("}}") {
+        Some(stray) => Err(malformed(format!(
+            "a stray }}}} near {:?}",
+            near(&rest[stray..])
+        ))),
+        None => Ok(names),
+    }
+}
+
+/// The first characters of `text`, for an error message.
+fn near(text: &str) -> &str {
+    let end = text.char_indices().nth(24).map_or(text.len(), |(i, _)| i);
+    &text[..end]
 }
 
 /// Pastes checked values into the placeholders; every placeholder must get one.
 pub fn fill(script: &str, values: &[(&str, &str, ValueRule)]) -> Result<String, ScriptError> {
+    let used = placeholders(script)?;
     let mut text = script.to_string();
     for (name, value, rule) in values {
         rule.check(value).map_err(|rule| ScriptError::BadValue {
@@ -143,7 +175,10 @@ pub fn fill(script: &str, values: &[(&str, &str, ValueRule)]) -> Result<String, 
         })?;
         text = text.replace(&format!("{{{{{name}}}}}"), value);
     }
-    match placeholders(&text).into_iter().next() {
+    let unfilled = used
+        .into_iter()
+        .find(|name| !values.iter().any(|(given, _, _)| given == name));
+    match unfilled {
         Some(name) => Err(ScriptError::Unfilled { name }),
         None => Ok(text),
     }
@@ -221,10 +256,32 @@ mod tests {
     }
 
     #[test]
+    fn braces_that_make_no_placeholder_refuse_the_script() {
+        for (script, problem) in [
+            ("SELECT 1 -- {{run_id", "an unclosed {{"),
+            ("SELECT 1 -- run_id}}", "a stray }}"),
+            ("SELECT {{run_id}} -- x}} {{lake_url}}", "a stray }}"),
+            ("SELECT {{Run Id}}", "is not a placeholder name"),
+            ("SELECT {{}}", "is not a placeholder name"),
+        ] {
+            let refused = placeholders(script).unwrap_err();
+            assert!(
+                refused.to_string().contains(problem),
+                "{script:?}: {refused}"
+            );
+            assert_eq!(
+                fill(script, &[("run_id", "1", ValueRule::Identifier)]).unwrap_err(),
+                refused,
+                "{script:?}"
+            );
+        }
+    }
+
+    #[test]
     fn fills_checked_values_and_refuses_the_rest() {
         let script = "CREATE EXTERNAL TABLE t_{{run_id}} WITH (LOCATION = 'run={{run_id}}/') AS SELECT 1; -- {{lake_url}}";
         assert_eq!(
-            placeholders(script),
+            placeholders(script).unwrap(),
             BTreeSet::from(["run_id".to_string(), "lake_url".to_string()])
         );
         let filled = fill(

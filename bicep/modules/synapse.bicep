@@ -1,12 +1,14 @@
-// Synapse: a workspace used only for its built-in serverless SQL pool, which reads the
-// lake (orders_enriched view over the Parquet files) and writes the nightly report with
-// CETAS (sql/synapse/). No dedicated pool and no Spark pool are created, so the workspace
+// Synapse: a workspace used only for its built-in serverless SQL pool, which shows the
+// report and the books the Function App writes into the lake (external tables and views,
+// sql/synapse/05) and recomputes the report from the orders as the weekly check
+// (sql/synapse/07). No dedicated pool and no Spark pool are created, so the workspace
 // costs nothing while no query runs (serverless bills per TB processed).
 //
 // Identity and authentication:
-// - The workspace's system-assigned identity reads and writes the lake through the
-//   database scoped credential 'Managed Identity' (02_lake_access.sql); roles.bicep gives
-//   it Storage Blob Data Contributor on the lake account.
+// - The workspace's system-assigned identity reads the lake through the database scoped
+//   credential 'Managed Identity' (02_lake_access.sql); roles.bicep gives it Storage Blob
+//   Data Reader on the lake and reference containers, and Contributor on its own file
+//   system only.
 // - azureADOnlyAuthentication: only Entra ID principals can sign in to the SQL endpoints.
 //   The resource schema still requires sqlAdministratorLogin (a name, not a secret); no
 //   password is set (the service generates one), and with Entra-only authentication that

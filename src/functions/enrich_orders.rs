@@ -41,7 +41,8 @@ async fn keep_unreadable(
     body: Bytes,
     error: InvocationError,
 ) -> Result<Invoked, FunctionError> {
-    let reason = error.to_string();
+    // The whole chain: the reason kept beside the body names the parser's own cause too.
+    let reason = crate::errors::chain(&error);
     let lake = state.lake.as_ref();
     let path = quarantine_invocation(lake, "enrich_orders", body, &reason, Utc::now())
         .await

@@ -283,8 +283,8 @@ fn header(text: &str) -> String {
 fn substitute(text: &str, declared: &[&str]) -> Result<String, String> {
     let head = header(text);
     // The adapters' own reading of a script: `sql_script::placeholders` and `batches`.
-    let used = placeholders(&text[head.len()..]);
-    let described = placeholders(&head);
+    let used = placeholders(&text[head.len()..]).map_err(|e| e.to_string())?;
+    let described = placeholders(&head).map_err(|e| e.to_string())?;
     let declared: BTreeSet<String> = declared.iter().map(|s| s.to_string()).collect();
     if used != declared || described != declared {
         return Err(format!(
@@ -1244,6 +1244,15 @@ fn every_script_fails_the_check_once_broken() {
             (
                 "an unknown placeholder",
                 format!("{text}\n-- {{{{unknown}}}}\n"),
+            ),
+            (
+                "an unclosed placeholder",
+                format!("{text}\n-- {{{{unknown\n"),
+            ),
+            ("a stray }}", format!("{text}\n-- unknown}}}}\n")),
+            (
+                "a malformed placeholder",
+                format!("{text}\n-- {{{{Un Known}}}}\n"),
             ),
         ];
         if let Some(first) = s.placeholders.first() {

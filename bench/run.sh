@@ -144,6 +144,17 @@ batch_base=$(wrk -t2 -c16 -d${wrk_secs}s -s benches/wrk/post_batch.lua "$base_ur
 row "ingest, arrays of 100 orders" "$(python3 -c "print(f'{$batch*100:.0f}')") orders/s" "$(python3 -c "print(f'{$batch_base*100:.0f}')")/s (do-nothing axum 202)" "$(ratio "$batch" "$batch_base")" "—"
 
 echo "bench: GET /api/report at 50 clients"
+# The report is read on a server that has landed what it took: the ingest runs above
+# leave millions of orders to enrich and land, and reading beside that work would
+# measure the landing, not the report.
+drain_started=$SECONDS
+until [ "$(curl -s "$dev_url/metrics" | awk '$1 == "pizza_order_log_backlog" {print $2 + 0}')" = 0 ]; do
+  if [ $((SECONDS - drain_started)) -gt 900 ]; then
+    echo "bench: dev had not landed the ingest runs' orders after 15 minutes" >&2; exit 1
+  fi
+  sleep 1
+done
+details+=("- \`GET /api/report\` was measured once \`dev\` had landed every order of the ingest runs ($((SECONDS - drain_started)) s after they ended): the latency of the report, not of the landing beside it.")
 # The report must exist and hold Texas's rows, or the latency below would be an error's.
 curl -sf -X POST "$dev_url/admin/refresh" -H 'Content-Type: application/json' \
   -d '{"as_of":"2026-11-30T00:00:00Z"}' >/dev/null || { echo "bench: the refresh before the report's latency failed" >&2; exit 1; }
@@ -186,8 +197,11 @@ echo "bench: nightly build on ${lake_orders}-order lakes (1 and 5 years; and 1 y
 # that their ratios do not depend on which lake a slow spell of the machine fell on.
 # lake1y and lake5y draw their orders from the 5,000 demo customers of a first start, who
 # order thousands of times a year; lake1y10 has one customer per 10 orders of the year,
-# the repeat rate of a real delivery business. Each build runs as the nightly job does
-# (`pizza-pipeline refresh`, its own process, under /usr/bin/time for its peak memory).
+# the repeat rate of a real delivery business. The nightly build runs as the nightly job
+# does: in the host that is up (`POST /admin/refresh` to a `dev` on the lake), the new day
+# compacted ahead as the host's compaction does it. The first build and a one-off
+# `pizza-pipeline refresh` process (its own DuckDB, the new day compacted by itself) run
+# under /usr/bin/time for their peak memory.
 repeat_customers=$((lake_orders / 10))
 generate() { # NAME DAYS [--customers N]
   local name="$1" days="$2"; shift 2
@@ -217,21 +231,28 @@ for lake in lake1y lake5y lake1y10; do
   ratio=$(echo "$line" | sed -E 's/.* · ratio ([0-9.]+) · .*/\1/')
   by_round=$(echo "$line" | sed -E 's/.*ratios by round (.*)$/\1/')
   row "nightly build (one new day), $what" "${nightly[$lake]} s" "${plain} s (plain DuckDB aggregate)" "$ratio" "≤ 0.05"
-  row "nightly build peak memory, $what" "${peak} MiB" "—" "—" "≤ 1024 MiB"
+  one_off=$(grep "^lake $work/$lake: one-off refresh process " "$work/refresh.txt")
+  one_off_s=$(echo "$one_off" | sed -E 's/.*process median ([0-9.]+) s.*/\1/')
+  one_off_peak=$(echo "$one_off" | sed -E 's/.*\(peak ([0-9]+) MiB at most\).*/\1/')
+  one_off_ratio=$(echo "$one_off" | sed -E 's/.* · ratio ([0-9.]+) · .*/\1/')
+  ahead=$(echo "$one_off" | sed -E 's/.*compaction ahead median ([0-9.]+) s.*/\1/')
+  row "the same build as a one-off \`refresh\` process (opens DuckDB, compacts the new day), $what" "${one_off_s} s" "${plain} s (plain DuckDB aggregate)" "$one_off_ratio" "—"
+  row "nightly build peak memory (the host's, start included), $what" "${peak} MiB" "—" "—" "≤ 1024 MiB"
   first=$(grep "^lake $work/$lake: first build " "$work/refresh.txt")
   first_s=$(echo "$first" | sed -E 's/.*first build ([0-9.]+) s.*/\1/')
   first_peak=$(echo "$first" | sed -E 's/.*\(peak ([0-9]+) MiB\).*/\1/')
   first_plain=$(echo "$first" | sed -E 's/.*plain aggregate ([0-9.]+) s.*/\1/')
   row "first build (no roll-ups yet), $what" "${first_s} s" "${first_plain} s (plain DuckDB aggregate)" "$(ratio "$first_s" "$first_plain")" "≤ 1.11"
+  verified=$(grep "^lake $work/$lake: verified " "$work/refresh.txt" | sed -E 's/^lake [^:]*: //')
   costs=$(grep "^lake $work/$lake: roll-ups " "$work/refresh.txt" | sed -E 's/^lake [^:]*: //')
-  details+=("- The lake of \"$what\": $(customers_of "$lake"). Nightly build to plain aggregate by round: ${by_round}. First build: peak ${first_peak} MiB. ${costs^}.")
+  details+=("- The lake of \"$what\": $(customers_of "$lake"). Nightly build to plain aggregate by round: ${by_round}. Compacting the new day ahead of it: ${ahead} s (median). The one-off process: peak ${one_off_peak} MiB. First build: peak ${first_peak} MiB. ${costs^}. The nightly build ${verified}.")
 done
 by_round=$(grep "^lake $work/lake5y vs " "$work/refresh.txt")
 build_ratios=$(echo "$by_round" | sed -E 's/.*nightly build ratios by round (.*) · median.*/\1/')
 round_median=$(echo "$by_round" | sed -E 's/.* · median ([0-9.]+)$/\1/')
 rm -rf "$work/lake1y" "$work/lake5y" "$work/lake1y10"
 row "nightly build, 5-year lake vs 1-year lake" "medians ${nightly[lake5y]} s vs ${nightly[lake1y]} s" "—" "$round_median" "—"
-details+=("- Nightly build, ${refresh_runs} alternating round(s) over the three lakes, each with one new day since the last build (the window's last day put back as a landed batch file, which the build compacts and rolls up): 5-year / 1-year ratio by round ${build_ratios}. The row shows the median ratio. The build's goal is the ratio to the plain aggregate in the same run (≤ 0.05, [CONTRACT §9](CONTRACT.md#9-service-levels)); the first build, on a lake without roll-ups, must be no slower than the build it replaced (1.11× on the realistic lake, run of 2026-12-02). The 5-year / 1-year row has no goal of its own: it shows the cost following the window, not the history.")
+details+=("- Nightly build, ${refresh_runs} alternating round(s) over the three lakes, each with one new day since the last build (the window's last day put back as a landed batch file, compacted and rolled up ahead as the host's compaction does, then built by \`POST /admin/refresh\` in a \`dev\` running on the lake, as the 02:00 schedule builds it): 5-year / 1-year ratio by round ${build_ratios}. The row shows the median ratio. The build's goal is the ratio to the plain aggregate in the same run (≤ 0.05, [CONTRACT §9](CONTRACT.md#9-service-levels)); the first build, on a lake without roll-ups, must be no slower than the build it replaced (1.11× on the realistic lake, run of 2026-12-02). The 5-year / 1-year row has no goal of its own: it shows the cost following the window, not the history.")
 
 echo "bench: criterion hot paths"
 if [ "$smoke" = 1 ]; then

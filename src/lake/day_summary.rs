@@ -11,12 +11,12 @@ use super::parquet::read_parquet_columns;
 use super::repeats::{superseded_files, Repeats};
 use super::rollup::{DayRollup, ROLLUP_SOURCE_COLUMNS, ROLLUP_TABLE};
 use super::LakePath;
-use super::{DayFiles, LakeError, LakeStore};
+use super::{lists_day_by_day, DayFiles, LakeError, LakeStore};
 use arrow::array::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeSet;
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 
 /// How a day was read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,9 @@ pub enum DaySource {
     Rollup,
     /// From its orders: no fresh roll-up, or a range cuts it.
     Orders,
+    /// From its month's roll-up (`super::month_rollup`): its sums are the day's, its
+    /// customers are in the month's sets.
+    MonthRollup,
 }
 
 /// One UTC day of the lake, summarised.
@@ -57,6 +60,22 @@ fn concurrency() -> usize {
 /// The roll-up files of the lake, for [`summarise_days`].
 pub async fn rollup_files(lake: &dyn LakeStore) -> Result<BTreeSet<String>, LakeError> {
     Ok(lake.list(ROLLUP_TABLE).await?.into_iter().collect())
+}
+
+/// The roll-up files of the days of `days` (at least: a lake that lists its folders
+/// one request at a time lists them all).
+pub async fn rollup_files_of(
+    lake: &dyn LakeStore,
+    days: &RangeInclusive<NaiveDate>,
+) -> Result<BTreeSet<String>, LakeError> {
+    if !lists_day_by_day(lake, days) {
+        return rollup_files(lake).await;
+    }
+    let mut files = BTreeSet::new();
+    for day in days.start().iter_days().take_while(|day| day <= days.end()) {
+        files.extend(lake.list(&LakePath::rollup_dir(day).folder()).await?);
+    }
+    Ok(files)
 }
 
 /// Summarises `days` (partitions of `orders_enriched`), in their order. `cut`: a range

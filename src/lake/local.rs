@@ -87,6 +87,10 @@ impl LakeStore for LocalLake {
         Some(self.path_of(path))
     }
 
+    fn lists_folders_cheaply(&self) -> bool {
+        true
+    }
+
     fn delete<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<(), LakeError>> {
         Box::pin(async move {
             let full = self.root.join(path);

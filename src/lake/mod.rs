@@ -13,6 +13,7 @@ pub mod day_summary;
 mod landing;
 mod local;
 mod mirrored;
+pub mod month_rollup;
 pub mod parquet;
 pub mod paths;
 pub mod repeats;
@@ -129,6 +130,13 @@ pub trait LakeStore: Send + Sync + 'static {
         let _ = path;
         None
     }
+
+    /// Whether listing one folder costs so little that a range of day folders is best
+    /// listed one folder at a time (a local disk), rather than in one listing of the
+    /// whole table (an object store, where every listing is a request).
+    fn lists_folders_cheaply(&self) -> bool {
+        false
+    }
 }
 
 /// The Parquet files of one day partition (`orders_enriched/order_date=…/`), sorted.
@@ -147,8 +155,15 @@ impl DayFiles {
 }
 
 /// Ranges of at most this many days are listed a day at a time: a lookup of one order
-/// lists its day's folder, never the whole lake.
+/// lists its day's folder, never the whole lake. A lake whose folders list cheaply lists
+/// every range a day at a time: a year's window of a lake of five years then reads a
+/// fifth of its folders.
 const LISTED_DAY_BY_DAY: i64 = 7;
+
+/// Whether `lake` lists the days of `range` one folder at a time.
+pub fn lists_day_by_day(lake: &dyn LakeStore, range: &RangeInclusive<NaiveDate>) -> bool {
+    (*range.end() - *range.start()).num_days() < LISTED_DAY_BY_DAY || lake.lists_folders_cheaply()
+}
 
 /// The day partitions of `orders_enriched` that hold files, those of `days` only when
 /// given, in day order. Only Parquet files count: not folder entries, nor the hidden
@@ -157,7 +172,7 @@ pub async fn day_partitions(
     lake: &dyn LakeStore,
     days: Option<&RangeInclusive<NaiveDate>>,
 ) -> Result<Vec<DayFiles>, LakeError> {
-    if let Some(range) = days.filter(|r| (*r.end() - *r.start()).num_days() < LISTED_DAY_BY_DAY) {
+    if let Some(range) = days.filter(|r| lists_day_by_day(lake, r)) {
         let mut partitions = Vec::new();
         for day in range
             .start()
@@ -364,6 +379,71 @@ mod tests {
         assert_ne!(
             kept,
             LakePath::quarantined_invocation("enrich_orders", day, b"}")
+        );
+    }
+
+    /// A lake that records the prefixes it is asked to list (an object store: its
+    /// folders do not list cheaply).
+    struct RecordedListings {
+        lake: LocalLake,
+        listed: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl LakeStore for RecordedListings {
+        fn put<'a>(&'a self, path: &'a str, bytes: Bytes) -> BoxFuture<'a, Result<(), LakeError>> {
+            self.lake.put(path, bytes)
+        }
+
+        fn get<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<Bytes, LakeError>> {
+            self.lake.get(path)
+        }
+
+        fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, LakeError>> {
+            self.listed.lock().unwrap().push(prefix.to_string());
+            self.lake.list(prefix)
+        }
+
+        fn delete<'a>(&'a self, path: &'a str) -> BoxFuture<'a, Result<(), LakeError>> {
+            self.lake.delete(path)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_few_days_list_their_own_folders_and_never_the_whole_lake() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = RecordedListings {
+            lake: LocalLake::new(dir.path().to_path_buf()),
+            listed: Default::default(),
+        };
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        for d in [1, 2, 20] {
+            let path = LakePath::batch(day(d), "0", 1, 2);
+            lake.put(&path, Bytes::from_static(b"PAR1")).await.unwrap();
+        }
+        let one_day = day_partitions(&lake, Some(&(day(2)..=day(2))))
+            .await
+            .unwrap();
+        assert_eq!(one_day.len(), 1);
+        assert_eq!(
+            lake.listed.lock().unwrap().drain(..).collect::<Vec<_>>(),
+            ["orders_enriched/order_date=2026-03-02/"],
+            "a lookup lists its day's folder only"
+        );
+        let month = day_partitions(&lake, Some(&(day(1)..=day(31))))
+            .await
+            .unwrap();
+        assert_eq!(
+            month.iter().map(|d| d.day).collect::<Vec<_>>(),
+            [day(1), day(2), day(20)]
+        );
+        assert_eq!(
+            lake.listed.lock().unwrap().drain(..).collect::<Vec<_>>(),
+            [ORDERS_TABLE],
+            "a long range is one listing of the table, not a request per day"
+        );
+        assert!(
+            lists_day_by_day(&lake.lake, &(day(1)..=day(31))),
+            "a local disk lists folders cheaply"
         );
     }
 

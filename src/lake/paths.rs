@@ -7,6 +7,7 @@
 //! orders_enriched/order_date=D/p<partition>-<first>-<last>.parquet   landed batch
 //! orders_enriched/order_date=D/compacted-<stamp>.parquet             compacted day
 //! orders_daily/order_date=D/rollup-<stamp>.parquet                   its roll-up
+//! orders_monthly/order_month=M/rollup-<fingerprint>.parquet          a month's roll-up
 //! orders_superseded/order_date=D/superseded-<stamp>.parquet          repeated copies
 //! quarantine/enrich/p<partition>-<first>-<last>.jsonl                set-aside events
 //! quarantine/invocations/<function>/received_date=D/<hash>.body      unreadable invocations
@@ -21,6 +22,8 @@ use std::fmt;
 pub const ORDERS_TABLE: &str = "orders_enriched";
 /// The folder of the daily roll-ups.
 pub const ROLLUP_TABLE: &str = "orders_daily";
+/// The folder of the monthly roll-ups.
+pub const MONTH_ROLLUP_TABLE: &str = "orders_monthly";
 /// The folder of an earlier roll-up format, removed day by day.
 pub const LEGACY_ROLLUP_TABLE: &str = "orders_daily_customers";
 /// The folder of the repeated copies of orders (`super::repeats`).
@@ -118,6 +121,26 @@ impl LakePath {
         LakePath(day_folder(ROLLUP_TABLE, day))
     }
 
+    /// Folder of one UTC month's roll-ups (`month`: any day of it).
+    pub fn month_rollup_dir(month: NaiveDate) -> LakePath {
+        LakePath(format!(
+            "{MONTH_ROLLUP_TABLE}/order_month={}",
+            month.format("%Y-%m")
+        ))
+    }
+
+    /// The roll-up of a UTC month made from `compacted`, the compacted files of its days
+    /// (sorted): named by their fingerprint, so a month whose days are compacted again
+    /// (late orders, a re-landed batch) has a roll-up of another name, and the old one is
+    /// stale by its name alone.
+    pub fn month_rollup(month: NaiveDate, compacted: &[&str]) -> LakePath {
+        LakePath(format!(
+            "{}/{ROLLUP_PREFIX}{:016x}.parquet",
+            Self::month_rollup_dir(month),
+            fingerprint(compacted)
+        ))
+    }
+
     /// Folder of one day's roll-up in the earlier format.
     pub fn legacy_rollup_dir(day: NaiveDate) -> LakePath {
         LakePath(day_folder(LEGACY_ROLLUP_TABLE, day))
@@ -183,6 +206,18 @@ impl LakePath {
     }
 }
 
+/// FNV-1a (64-bit) of the names, each ended by a newline: stable across builds and
+/// platforms, which a month roll-up's name must be, as both hosts read it.
+fn fingerprint(names: &[&str]) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
+    for name in names {
+        hasher.write(name.as_bytes());
+        hasher.write(b"\n");
+    }
+    hasher.finish()
+}
+
 /// The UTC order day a path is under (`…/order_date=YYYY-MM-DD/…`).
 pub fn day_of(path: &str) -> Option<NaiveDate> {
     let start = path.find("order_date=")? + "order_date=".len();
@@ -192,6 +227,27 @@ pub fn day_of(path: &str) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_month_roll_up_is_named_by_its_days_compacted_files() {
+        let month = NaiveDate::from_ymd_opt(2026, 1, 31).unwrap();
+        let days = ["a/compacted-1.parquet", "b/compacted-2.parquet"];
+        let name = LakePath::month_rollup(month, &days);
+        assert_eq!(name, LakePath::month_rollup(month, &days), "deterministic");
+        // FNV-1a's published value for the empty input: the hash is the standard one.
+        assert_eq!(fingerprint(&[]), 0xcbf2_9ce4_8422_2325);
+        assert_ne!(
+            name,
+            LakePath::month_rollup(month, &["a/compacted-1.parquet", "b/compacted-3.parquet"]),
+            "a day compacted again names another roll-up"
+        );
+        assert_ne!(
+            name,
+            LakePath::month_rollup(month, &["a/compacted-1.parquet"]),
+            "a day fewer names another roll-up"
+        );
+        assert!(name.starts_with("orders_monthly/order_month=2026-01/rollup-"));
+    }
 
     #[test]
     fn the_layout_is_the_documented_one() {
@@ -212,6 +268,12 @@ mod tests {
         assert_eq!(
             LakePath::rollup_for("orders_enriched/order_date=2026-03-01/p1-2-3.parquet"),
             None
+        );
+        let month = LakePath::month_rollup(day, &[&compacted]);
+        assert!(
+            month.starts_with("orders_monthly/order_month=2026-03/rollup-")
+                && month.ends_with(".parquet"),
+            "{month}"
         );
         assert_eq!(
             LakePath::day(day).folder(),

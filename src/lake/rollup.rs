@@ -193,7 +193,8 @@ impl UnionCounter {
         let mut bytes = SetReader(bytes);
         let maps = bytes.u64()?;
         for _ in 0..maps {
-            let high = u64::from(bytes.u32()?) << 32;
+            // The chunk key is the id's upper 48 bits, as for a built set.
+            let high = u64::from(bytes.u32()?) << 16;
             self.add_bitmap(high, &mut bytes)?;
         }
         if !bytes.0.is_empty() {
@@ -202,7 +203,8 @@ impl UnionCounter {
         Ok(())
     }
 
-    /// Adds one portable-format bitmap whose ids share the upper 32 bits `high`.
+    /// Adds one portable-format bitmap whose ids share the upper 32 bits (`high`: those
+    /// bits, shifted to sit above a container's 16-bit key).
     fn add_bitmap(&mut self, high: u64, bytes: &mut SetReader<'_>) -> Result<(), std::io::Error> {
         let cookie = bytes.u32()?;
         let (size, runs) = if cookie & 0xFFFF == SERIAL_COOKIE {
@@ -252,6 +254,24 @@ impl UnionCounter {
             .flat_map(|bitset| bitset.iter())
             .map(|word| u64::from(word.count_ones()))
             .sum()
+    }
+
+    /// The union as a set (for a month's roll-up, written once a month).
+    pub fn to_treemap(&self) -> RoaringTreemap {
+        let mut chunks: Vec<(u64, usize)> = self.slots.iter().map(|(k, s)| (*k, *s)).collect();
+        chunks.sort_unstable();
+        let mut ids = Vec::new();
+        for (key, slot) in chunks {
+            for (word, &bits) in self.bitsets[slot].iter().enumerate() {
+                let mut bits = bits;
+                while bits != 0 {
+                    let bit = u64::from(bits.trailing_zeros());
+                    ids.push((key << 16) | ((word as u64) << 6) | bit);
+                    bits &= bits - 1;
+                }
+            }
+        }
+        RoaringTreemap::from_sorted_iter(ids).expect("ids come in ascending order")
     }
 
     /// Whether the union is empty.
@@ -458,35 +478,73 @@ impl DayRollup {
     /// Reads a roll-up file. `Ok(None)`: a file of another roll-up format, which the
     /// caller treats as missing. The customer sets stay serialized until asked for.
     pub fn from_parquet(path: &str, bytes: Bytes) -> Result<Option<DayRollup>, LakeError> {
+        let file = RollupFile::open(path, bytes)?;
+        if file.value_of(ROLLUP_FORMAT_KEY) != Some(ROLLUP_FORMAT) {
+            return Ok(None);
+        }
+        let repeats = Repeats::from_metadata(file.metadata());
+        Ok(Some(DayRollup {
+            groups: file.groups()?,
+            repeats,
+        }))
+    }
+}
+
+/// A roll-up file (a day's or a month's) opened: its key-value metadata at hand, its rows
+/// read when asked for.
+pub(super) struct RollupFile {
+    path: String,
+    builder: ParquetRecordBatchReaderBuilder<Bytes>,
+    metadata: Vec<(String, Option<String>)>,
+}
+
+impl RollupFile {
+    pub(super) fn open(path: &str, bytes: Bytes) -> Result<RollupFile, LakeError> {
         let builder =
             ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| format_error(path, e))?;
-        let pairs = builder
+        let metadata = builder
             .metadata()
             .file_metadata()
             .key_value_metadata()
-            .cloned()
+            .map(|pairs| {
+                pairs
+                    .iter()
+                    .map(|kv| (kv.key.clone(), kv.value.clone()))
+                    .collect()
+            })
             .unwrap_or_default();
-        let value_of = |key: &str| {
-            pairs
-                .iter()
-                .find(|kv| kv.key == key)
-                .and_then(|kv| kv.value.as_deref())
-        };
-        if value_of(ROLLUP_FORMAT_KEY) != Some(ROLLUP_FORMAT) {
-            return Ok(None);
-        }
-        let repeats = Repeats::from_metadata(
-            pairs
-                .iter()
-                .map(|kv| (kv.key.as_str(), kv.value.as_deref())),
-        );
-        let reader = builder.build().map_err(|e| format_error(path, e))?;
+        Ok(RollupFile {
+            path: path.to_string(),
+            builder,
+            metadata,
+        })
+    }
+
+    /// The value of one metadata key.
+    pub(super) fn value_of(&self, key: &str) -> Option<&str> {
+        self.metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, value)| value.as_deref())
+    }
+
+    /// Every metadata key and its value.
+    pub(super) fn metadata(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.metadata
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_deref()))
+    }
+
+    /// The file's rows.
+    pub(super) fn groups(self) -> Result<Vec<(GroupKey, GroupTotals)>, LakeError> {
+        let path = self.path;
+        let reader = self.builder.build().map_err(|e| format_error(&path, e))?;
         let mut groups = Vec::new();
         for batch in reader {
-            let batch = batch.map_err(|e| format_error(path, e))?;
-            groups.extend(rows_of(path, &batch)?);
+            let batch = batch.map_err(|e| format_error(&path, e))?;
+            groups.extend(rows_of(&path, &batch)?);
         }
-        Ok(Some(DayRollup { groups, repeats }))
+        Ok(groups)
     }
 }
 
@@ -676,8 +734,9 @@ mod tests {
             .is_none());
     }
 
-    /// A union counted from serialized sets equals roaring's own union, for sets of every
-    /// container kind (sparse arrays, full bitmaps, runs) and ids above 2^32.
+    /// A union counted (and built, for a month) from serialized sets equals roaring's own
+    /// union, for sets of every container kind (sparse arrays, full bitmaps, runs) and
+    /// ids above 2^32.
     #[test]
     fn the_union_is_counted_exactly_from_serialized_sets() {
         use rand::{Rng, SeedableRng};
@@ -706,7 +765,8 @@ mod tests {
                     set
                 })
                 .collect();
-            let expected = roaring::MultiOps::union(sets.iter()).len();
+            let union = roaring::MultiOps::union(sets.iter());
+            let expected = union.len();
             let mut counter = UnionCounter::default();
             counter.clear();
             for (i, set) in sets.iter().enumerate() {
@@ -721,7 +781,25 @@ mod tests {
                 counter.add(&customers).unwrap();
             }
             assert_eq!(counter.len(), expected, "round {round}");
+            assert_eq!(counter.to_treemap(), union, "round {round}: the set itself");
         }
+    }
+
+    /// The same ids above 2^32, once built and once serialized (a day read as orders and
+    /// a day read from its roll-up), are one set of customers.
+    #[test]
+    fn built_and_serialized_sets_share_their_ids_above_two_to_the_32() {
+        let set: RoaringTreemap = (0..3000u64).map(|i| (7 << 32) + i * 11).collect();
+        let mut bytes = Vec::new();
+        set.serialize_into(&mut bytes).unwrap();
+        let column = arrow::array::BinaryArray::from_vec(vec![&bytes[..]]);
+        let mut counter = UnionCounter::default();
+        counter.add(&CustomerSet::Built(set.clone())).unwrap();
+        counter
+            .add(&CustomerSet::Serialized { column, row: 0 })
+            .unwrap();
+        assert_eq!(counter.len(), 3000);
+        assert_eq!(counter.to_treemap(), set);
     }
 
     #[test]

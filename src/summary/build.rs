@@ -10,23 +10,33 @@
 //! warehouses' own SQL recomputes the same report from the orders as an independent
 //! check (`--verify`).
 //!
+//! A UTC month wholly inside the window is read from its month roll-up when that is fresh
+//! (`crate::lake::month_rollup`): one file, and one customer set per group, instead of
+//! a file and a set per day.
+//!
 //! The nightly build ([`build_report`]) first brings the window's days up to date: it
 //! compacts and rolls up the days that need it (the day landed since the last build, or
 //! every day of a lake without roll-ups) while it reads the others' roll-ups, then reads
-//! the new ones.
+//! the new ones. While it counts, it writes the roll-up of each month wholly inside the
+//! window that it had to read day by day.
 
 use super::report::ReportRow;
 use super::{ReportWindow, SummaryError};
-use crate::lake::day_summary::{rollup_files, summarise_days, DaySource, DaySummary};
-use crate::lake::rollup::{CustomerSet, UnionCounter};
+use crate::lake::day_summary::{rollup_files_of, summarise_days, DaySource, DaySummary};
+use crate::lake::month_rollup::{
+    month_inside, month_of, month_rollup_files, plan_months, read_month, roll_up_month, MonthToRead,
+};
+use crate::lake::rollup::{CustomerSet, GroupKey, GroupTotals, UnionCounter};
 use crate::lake::{
-    compact_days, day_files, day_partitions, needs_compaction, CompactionReport, CompactionTurn,
-    DayFiles, LakeGate, LakeStore,
+    compact_days, day_files, day_partitions, file_name, needs_compaction, CompactionReport,
+    CompactionTurn, DayFiles, LakeError, LakeGate, LakeStore, COMPACTED_PREFIX,
 };
 use crate::ledger::{books_of_days, StreamBooksDay};
 use crate::population::StatePopulation;
-use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::{StreamExt, TryStreamExt};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -42,6 +52,8 @@ pub struct CoreReport {
     pub order_files: Vec<String>,
     /// What bringing the window's days up to date did (nothing when read as they are).
     pub compaction: CompactionReport,
+    /// Month roll-ups the build wrote: months rolled up on the way.
+    pub month_rollups_written: usize,
     /// The books of the days read, counted against the window.
     pub books: Vec<StreamBooksDay>,
 }
@@ -49,13 +61,34 @@ pub struct CoreReport {
 /// How the window's days were read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DaysRead {
-    /// Days read from their roll-up.
+    /// Days read from their month's roll-up.
+    pub from_month_rollups: usize,
+    /// Month roll-ups read.
+    pub months: usize,
+    /// Days read from their own roll-up.
     pub from_rollups: usize,
     /// Days read as orders: cut by the window, or without a fresh roll-up.
     pub as_orders: usize,
 }
 
-/// The sums of one (state, pizza type) over the window, with each day's customers.
+impl DaysRead {
+    /// Every day read, however.
+    pub fn total(&self) -> usize {
+        self.from_month_rollups + self.from_rollups + self.as_orders
+    }
+}
+
+/// The window's days, summarised: each day's sums, and the customers of each day read
+/// on its own and of each month read from its roll-up.
+struct WindowRead {
+    days: Vec<DaySummary>,
+    /// The groups of each month read from its roll-up (its days in `days` carry only
+    /// what the books count).
+    months: Vec<Vec<(GroupKey, GroupTotals)>>,
+}
+
+/// The sums of one (state, pizza type) over the window, with each day's (or month's)
+/// customers.
 #[derive(Default)]
 struct GroupParts {
     pizzas: i64,
@@ -73,8 +106,9 @@ struct GroupFigures {
 }
 
 /// Builds `state_top_pizzas` for `window`, first compacting and rolling up the window's
-/// days that need it. The caller holds the lake's compaction turn, so no day it reads is
-/// compacted away under it, until it lets the turn go.
+/// days that need it, and afterwards writing the roll-up of each month wholly inside the
+/// window that lacks a fresh one. The caller holds the lake's compaction turn, so no day
+/// it reads is compacted away under it, until it lets the turn go.
 pub async fn build_report(
     lake: &dyn LakeStore,
     gate: &LakeGate,
@@ -84,31 +118,42 @@ pub async fn build_report(
     refreshed_at: DateTime<Utc>,
 ) -> Result<CoreReport, SummaryError> {
     let started = Instant::now();
-    let partitions = day_partitions(lake, Some(&window.utc_days())).await?;
-    let rollups = rollup_files(lake).await?;
+    let range = window.start..window.end;
+    let days = window.utc_days();
+    let partitions = day_partitions(lake, Some(&days)).await?;
+    let (rollups, monthly) =
+        futures::try_join!(rollup_files_of(lake, &days), month_rollup_files(lake))?;
     let (stale, ready): (Vec<DayFiles>, Vec<DayFiles>) = partitions
         .into_iter()
         .partition(|day| needs_compaction(day, &rollups));
-    let range = window.start..window.end;
+    let (months, ready) = plan_months(&range, ready, &stale, &monthly);
     // The days that need it are compacted (one core each) while the others are read.
-    let (compaction, mut summaries) = futures::try_join!(
+    let (compaction, mut read) = futures::try_join!(
         async { Ok::<_, SummaryError>(compact_days(lake, gate, turn, &stale).await?) },
-        async { Ok(summarise_days(lake, &ready, &rollups, Some(range.clone())).await?) },
+        read_window(lake, &months, &ready, &rollups, &range),
     )?;
-    let mut compacted = Vec::with_capacity(stale.len());
-    for day in &stale {
-        compacted.extend(day_files(lake, day.day).await?);
+    if !stale.is_empty() {
+        let mut compacted = Vec::with_capacity(stale.len());
+        for day in &stale {
+            compacted.extend(day_files(lake, day.day).await?);
+        }
+        let rollups = rollup_files_of(lake, &days).await?;
+        read.days
+            .extend(summarise_days(lake, &compacted, &rollups, Some(range.clone())).await?);
     }
-    let rollups = rollup_files(lake).await?;
-    summaries.extend(summarise_days(lake, &compacted, &rollups, Some(range)).await?);
-    summaries.sort_by_key(|s| s.day);
-    let read = started.elapsed();
-    let mut core = count_and_rank(&summaries, window, population, refreshed_at).await?;
+    read.days.sort_by_key(|s| s.day);
+    let read_time = started.elapsed();
+    let (mut core, month_rollups_written) = futures::try_join!(
+        count_and_rank(&read, window, population, refreshed_at),
+        async { Ok(write_months(lake, &range, &read.days).await?) },
+    )?;
     core.compaction = compaction;
+    core.month_rollups_written = month_rollups_written;
     tracing::debug!(
-        read_ms = read.as_millis() as u64,
-        counted_ms = (started.elapsed() - read).as_millis() as u64,
-        days = summaries.len(),
+        read_ms = read_time.as_millis() as u64,
+        counted_ms = (started.elapsed() - read_time).as_millis() as u64,
+        days = read.days.len(),
+        months = read.months.len(),
         compacted = stale.len(),
         "report core"
     );
@@ -123,27 +168,106 @@ pub async fn build_report_as_is(
     population: &[StatePopulation],
     refreshed_at: DateTime<Utc>,
 ) -> Result<CoreReport, SummaryError> {
-    let partitions = day_partitions(lake, Some(&window.utc_days())).await?;
-    let rollups = rollup_files(lake).await?;
     let range = window.start..window.end;
-    let summaries = summarise_days(lake, &partitions, &rollups, Some(range)).await?;
-    count_and_rank(&summaries, window, population, refreshed_at).await
+    let days = window.utc_days();
+    let partitions = day_partitions(lake, Some(&days)).await?;
+    let (rollups, monthly) =
+        futures::try_join!(rollup_files_of(lake, &days), month_rollup_files(lake))?;
+    let (compacted, landing): (Vec<DayFiles>, Vec<DayFiles>) =
+        partitions.into_iter().partition(DayFiles::is_compacted);
+    let (months, mut days) = plan_months(&range, compacted, &landing, &monthly);
+    days.extend(landing);
+    let mut read = read_window(lake, &months, &days, &rollups, &range).await?;
+    read.days.sort_by_key(|s| s.day);
+    count_and_rank(&read, window, population, refreshed_at).await
+}
+
+/// Reads `months` from their roll-ups and `days` one by one, concurrently. A month whose
+/// roll-up turns out not to match its days is read day by day instead.
+async fn read_window(
+    lake: &dyn LakeStore,
+    months: &[MonthToRead],
+    days: &[DayFiles],
+    rollups: &BTreeSet<String>,
+    range: &Range<DateTime<Utc>>,
+) -> Result<WindowRead, SummaryError> {
+    // The futures are made first, then driven (see `crate::lake::compact_lake`).
+    let month_reads: Vec<_> = months.iter().map(|month| read_month(lake, month)).collect();
+    let month_reads = futures::stream::iter(month_reads)
+        .buffered(4)
+        .try_collect::<Vec<_>>();
+    let (month_reads, mut summaries) = futures::try_join!(
+        month_reads,
+        summarise_days(lake, days, rollups, Some(range.clone()))
+    )?;
+    let mut read = WindowRead {
+        days: Vec::new(),
+        months: Vec::with_capacity(months.len()),
+    };
+    let mut unmatched = Vec::new();
+    for (month, rollup) in months.iter().zip(month_reads) {
+        match rollup {
+            Some(rollup) => {
+                summaries.extend(rollup.days);
+                read.months.push(rollup.groups);
+            }
+            None => unmatched.extend(month.days.iter().cloned()),
+        }
+    }
+    summaries.extend(summarise_days(lake, &unmatched, rollups, Some(range.clone())).await?);
+    read.days = summaries;
+    Ok(read)
+}
+
+/// Writes the roll-up of each month wholly inside `range` that was read day by day, all
+/// of whose days are compacted: the next build reads it in one file. Returns how many.
+async fn write_months(
+    lake: &dyn LakeStore,
+    range: &Range<DateTime<Utc>>,
+    days: &[DaySummary],
+) -> Result<usize, LakeError> {
+    let mut by_month: BTreeMap<NaiveDate, Vec<&DaySummary>> = BTreeMap::new();
+    for day in days {
+        by_month.entry(month_of(day.day)).or_default().push(day);
+    }
+    let to_write: Vec<_> = by_month
+        .into_iter()
+        .filter(|(month, days)| month_inside(range, *month) && rolls_up(days))
+        .map(|(month, days)| roll_up_month(lake, month, days.into_iter().cloned().collect()))
+        .collect();
+    let written = to_write.len();
+    futures::stream::iter(to_write)
+        .buffer_unordered(2)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(written)
+}
+
+/// Whether a month's days make its roll-up: each a whole compacted day, none read from
+/// the month's roll-up already.
+fn rolls_up(days: &[&DaySummary]) -> bool {
+    days.iter().all(|day| {
+        day.source != DaySource::MonthRollup
+            && day.inside.is_none()
+            && matches!(day.order_files.as_slice(), [only] if file_name(only).starts_with(COMPACTED_PREFIX))
+    })
 }
 
 /// The report of the window's day summaries.
 async fn count_and_rank(
-    summaries: &[DaySummary],
+    read: &WindowRead,
     window: &ReportWindow,
     population: &[StatePopulation],
     refreshed_at: DateTime<Utc>,
 ) -> Result<CoreReport, SummaryError> {
-    let days = days_read(summaries);
-    let files_read = summaries.iter().map(|s| s.files_read).sum();
+    let summaries = &read.days;
+    let days = days_read(read);
+    let files_read = summaries.iter().map(|s| s.files_read).sum::<usize>() + read.months.len();
     let order_files = summaries
         .iter()
         .flat_map(|s| s.order_files.iter().cloned())
         .collect();
-    let parts = group_parts(summaries, population)?;
+    let parts = group_parts(read, population)?;
     let figures = tokio::task::spawn_blocking(move || count_customers(parts))
         .await
         .map_err(SummaryError::Worker)??;
@@ -157,51 +281,62 @@ async fn count_and_rank(
         files_read,
         order_files,
         compaction: CompactionReport::default(),
+        month_rollups_written: 0,
         books,
     })
 }
 
-fn days_read(summaries: &[DaySummary]) -> DaysRead {
-    let from_rollups = summaries
-        .iter()
-        .filter(|s| s.source == DaySource::Rollup)
-        .count();
+fn days_read(read: &WindowRead) -> DaysRead {
+    let count = |source| read.days.iter().filter(|s| s.source == source).count();
     DaysRead {
-        from_rollups,
-        as_orders: summaries.len() - from_rollups,
+        from_month_rollups: count(DaySource::MonthRollup),
+        months: read.months.len(),
+        from_rollups: count(DaySource::Rollup),
+        as_orders: count(DaySource::Orders),
     }
 }
 
 /// The window's groups of found customers in states of the population table, with each
-/// day's part of them.
+/// day's sums and the customers of each day or month.
 fn group_parts(
-    summaries: &[DaySummary],
+    read: &WindowRead,
     population: &[StatePopulation],
 ) -> Result<BTreeMap<(String, String), GroupParts>, SummaryError> {
     let reported: HashMap<&str, ()> = population
         .iter()
         .map(|p| (p.state_code.as_str(), ()))
         .collect();
-    let mut groups: BTreeMap<(String, String), GroupParts> = BTreeMap::new();
-    for summary in summaries {
-        for (key, totals) in &summary.in_range().groups {
-            let Some(state) = key.state.as_deref().filter(|_| key.customer_found) else {
-                continue; // unknown customers have no state: not in the report
-            };
-            if !reported.contains_key(state) {
-                continue; // a code outside the population table: not in the report
-            }
-            let parts = groups
-                .entry((state.to_string(), key.pizza_type.clone()))
-                .or_default();
-            parts.pizzas = parts
-                .pizzas
-                .checked_add(totals.pizzas)
-                .ok_or_else(|| overflow(state, &key.pizza_type, "pizzas"))?;
-            parts.gross_cents += totals.gross_cents;
-            parts.customers.push(totals.customers.clone());
-        }
+    // Unknown customers have no state, and a code outside the population table is not
+    // in the report.
+    fn reported_state<'a>(key: &'a GroupKey, reported: &HashMap<&str, ()>) -> Option<&'a str> {
+        key.state
+            .as_deref()
+            .filter(|state| key.customer_found && reported.contains_key(state))
     }
+    // Days read through their month's roll-up count in the month's rows.
+    let day_groups = read
+        .days
+        .iter()
+        .filter(|summary| summary.source != DaySource::MonthRollup)
+        .flat_map(|summary| &summary.in_range().groups);
+    let month_groups = read.months.iter().flatten();
+    let mut groups: HashMap<(&str, &str), GroupParts> = HashMap::new();
+    for (key, totals) in day_groups.chain(month_groups) {
+        let Some(state) = reported_state(key, &reported) else {
+            continue;
+        };
+        let parts = groups.entry((state, &key.pizza_type)).or_default();
+        parts.pizzas = parts
+            .pizzas
+            .checked_add(totals.pizzas)
+            .ok_or_else(|| overflow(state, &key.pizza_type, "pizzas"))?;
+        parts.gross_cents += totals.gross_cents;
+        parts.customers.push(totals.customers.clone());
+    }
+    let groups = groups
+        .into_iter()
+        .map(|((state, pizza_type), parts)| ((state.to_string(), pizza_type.to_string()), parts))
+        .collect();
     Ok(groups)
 }
 

@@ -108,13 +108,20 @@ pub struct RefreshReport {
     /// as orders).
     pub files_read: usize,
     pub partitions_compacted: usize,
-    /// Days of the window read from their roll-up.
+    /// Days of the window read from their month's roll-up.
+    pub days_from_month_rollups: usize,
+    /// Month roll-ups read (UTC months wholly inside the window).
+    pub month_rollups_read: usize,
+    /// Days of the window read from their own roll-up.
     pub days_from_rollups: usize,
     /// Days of the window read as orders: cut by the window, or without a fresh roll-up.
     pub days_read_as_orders: usize,
     /// Roll-ups this refresh wrote (with the days it compacted, or for compacted days
     /// without one): days rolled up on the way.
     pub rollups_written: usize,
+    /// Month roll-ups this refresh wrote, for months wholly inside the window it had to
+    /// read day by day: months rolled up on the way.
+    pub month_rollups_written: usize,
     /// Whether the warehouse's own SQL recomputed the report and agreed (`--verify`).
     pub verified: bool,
     pub duration_ms: u64,

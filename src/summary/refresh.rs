@@ -7,7 +7,7 @@ use super::build::{build_report, build_report_as_is, CoreReport};
 use super::report::{first_difference, report_file};
 use super::runs::{run_file, run_id, stale_run_files, RUNS_KEPT, RUN_TABLES};
 use super::{BuiltReport, RefreshReport, ReportWarehouse, ReportWindow, SummaryError};
-use crate::lake::{LakeGate, LakeStore};
+use crate::lake::{compact_lake, CompactionReport, LakeGate, LakeStore};
 use crate::metrics::Metrics;
 use crate::order::format_ts;
 use crate::population::StatePopulation;
@@ -81,14 +81,17 @@ impl Refresh {
         self.remove_stale_runs().await;
         self.metrics.record_refresh(started.elapsed());
         tracing::info!(
-            "state_top_pizzas refreshed for [{}, {}): {} rows from {} days ({} from roll-ups, {} read as orders; {} rolled up on the way){} in {} ms",
+            "state_top_pizzas refreshed for [{}, {}): {} rows from {} days ({} in {} month roll-ups, {} from day roll-ups, {} read as orders; {} days and {} months rolled up on the way){} in {} ms",
             report.window_start,
             report.window_end,
             report.report_rows,
-            core.days.from_rollups + core.days.as_orders,
+            core.days.total(),
+            core.days.from_month_rollups,
+            core.days.months,
             core.days.from_rollups,
             core.days.as_orders,
             core.compaction.rollups_written,
+            core.month_rollups_written,
             if options.verify { ", verified" } else { "" },
             report.duration_ms
         );
@@ -185,6 +188,25 @@ impl Refresh {
         })
     }
 
+    /// Compacts and rolls up the days of `window`'s span that ended before `now`'s UTC
+    /// day and need it, ahead of the next nightly build, which then finds them ready
+    /// (the hourly ticks that build nothing, in Azure; the embedded host compacts on its
+    /// own schedule). The day still receiving orders is left to the build.
+    pub async fn compact_ahead(
+        &self,
+        window: &ReportWindow,
+        now: DateTime<Utc>,
+    ) -> Result<CompactionReport, SummaryError> {
+        let Some(yesterday) = now.date_naive().pred_opt() else {
+            return Ok(CompactionReport::default());
+        };
+        let first = *window.utc_days().start();
+        if yesterday < first {
+            return Ok(CompactionReport::default());
+        }
+        Ok(compact_lake(self.lake.as_ref(), &self.gate, Some(first..=yesterday)).await?)
+    }
+
     /// The `as_of` of the last report built (`None`: never).
     pub async fn last_built_as_of(&self) -> Result<Option<DateTime<Utc>>, SummaryError> {
         self.warehouse.last_built_as_of().await
@@ -217,9 +239,12 @@ fn refresh_report(
         report_rows: built.rows.len(),
         files_read: core.files_read,
         partitions_compacted: compaction.partitions_compacted,
+        days_from_month_rollups: core.days.from_month_rollups,
+        month_rollups_read: core.days.months,
         days_from_rollups: core.days.from_rollups,
         days_read_as_orders: core.days.as_orders,
         rollups_written: compaction.rollups_written,
+        month_rollups_written: core.month_rollups_written,
         verified: options.verify,
         duration_ms: started.elapsed().as_millis() as u64,
     }

@@ -280,9 +280,12 @@ mod tests {
             report_rows: 153,
             files_read: 365,
             partitions_compacted: 1,
-            days_from_rollups: 364,
+            days_from_month_rollups: 334,
+            month_rollups_read: 11,
+            days_from_rollups: 30,
             days_read_as_orders: 2,
             rollups_written: 1,
+            month_rollups_written: 0,
             verified: false,
             duration_ms: 900,
         };

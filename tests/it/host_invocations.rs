@@ -176,6 +176,42 @@ async fn a_batch_without_its_partition_fails_and_nothing_is_written() {
     assert_eq!(handler.metrics.invocations_quarantined.get(), 0);
 }
 
+/// `pizza_orders_rejected_total` counts each refused request under the status it was
+/// answered with: a body that breaks off is a 400, not a 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_orders_are_counted_under_the_status_they_were_answered() {
+    let handler = handler(chrono_tz::UTC);
+    let post = |content_type: &str, body: Body| {
+        Request::post("/api/orders")
+            .header("content-type", content_type)
+            .body(body)
+            .unwrap()
+    };
+    let broken_off = Body::from_stream(futures::stream::iter([
+        Ok(bytes::Bytes::from_static(b"{\"order_id\": 1")),
+        Err(std::io::Error::other("the client went away")),
+    ]));
+    let too_large = vec![b' '; pizza_pipeline::order::MAX_BODY_BYTES + 1];
+    let cases = [
+        (post("application/json", Body::from(too_large)), "413"),
+        (post("text/plain", Body::from("{}")), "415"),
+        (post("application/json", broken_off), "400"),
+        (
+            post("application/json", Body::from(r#"{"order_id": 0}"#)),
+            "422",
+        ),
+    ];
+    for (request, status) in cases {
+        let answer = handler.app.clone().oneshot(request).await.unwrap();
+        assert_eq!(answer.status().as_str(), status);
+    }
+    for status in ["413", "415", "400", "422"] {
+        let counted = handler.metrics.orders_rejected.with_label_values(&[status]);
+        assert_eq!(counted.get(), 1, "refused with {status}");
+    }
+    assert_eq!(handler.log.last_seq(), 0, "nothing refused is kept");
+}
+
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
@@ -252,6 +288,7 @@ async fn an_on_demand_report_never_stands_in_for_a_nightly_build() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_weekly_verification_says_whether_the_core_and_the_sql_agree() {
     use pizza_pipeline::functions::{VERIFICATION_FAILED, VERIFIED};
+    use pizza_pipeline::lake::paths::MONTH_ROLLUP_TABLE;
     use pizza_pipeline::lake::rollup::ROLLUP_TABLE;
     let handler = handler(chrono_tz::UTC);
     let request = fixture("eventhub_many_request_datatype_string.json");
@@ -287,6 +324,11 @@ async fn the_weekly_verification_says_whether_the_core_and_the_sql_agree() {
     for rollup in &rollups {
         handler.lake.put(rollup, empty.clone()).await.unwrap();
     }
+    // Without their month's roll-up (the build wrote one for March), the days are
+    // read from those.
+    let months = files_under(&handler.lake, MONTH_ROLLUP_TABLE).await;
+    assert_eq!(months.len(), 1, "{months:?}");
+    handler.lake.delete(&months[0]).await.unwrap();
     let (status, answer) = verify().await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{answer}");
     let said = answer.to_string();
@@ -296,6 +338,94 @@ async fn the_weekly_verification_says_whether_the_core_and_the_sql_agree() {
         "{said}"
     );
     assert!(VERIFICATION_FAILED.starts_with("state_top_pizzas verification"));
+}
+
+/// The fixture batch of the host (customers 42 and 7), every order dated `at`, through
+/// `enrich_orders`.
+async fn enrich_dated(handler: &InProcess, at: &str) {
+    let mut request = fixture("eventhub_many_request_datatype_string.json");
+    let bodies: Vec<String> =
+        serde_json::from_str(request["Data"]["orders"].as_str().unwrap()).unwrap();
+    let dated: Vec<String> = bodies
+        .iter()
+        .map(|body| {
+            let mut event: Value = serde_json::from_str(body).unwrap();
+            event["order_ts"] = at.into();
+            event["received_at"] = at.into();
+            event.to_string()
+        })
+        .collect();
+    request["Data"]["orders"] = serde_json::to_string(&dated).unwrap().into();
+    let (status, _) = invoke(
+        &handler.app,
+        "/enrich_orders",
+        serde_json::to_vec(&request).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// A tick that finds the due report built compacts the days that have ended and rolls
+/// them up, so the 02:00 build reads roll-ups only; the day still under way is left to
+/// the build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticks_between_builds_compact_the_ended_days_ahead_of_the_build() {
+    let handler = handler(chrono_tz::UTC);
+    let today = Utc::now().date_naive();
+    let tomorrow = today.succ_opt().unwrap();
+    let hour = |day: chrono::NaiveDate, h: u32| day.and_hms_opt(h, 0, 0).unwrap().and_utc();
+    let tick_at = |at: DateTime<Utc>| {
+        let handler = &handler;
+        async move {
+            let body = invocation::encode_timer(at, None, at, false);
+            let (status, answer) = invoke(&handler.app, "/build_state_summary", body).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer
+        }
+    };
+    enrich_dated(&handler, &hour(today, 0).to_rfc3339()).await;
+    let day_folder = format!("orders_enriched/order_date={today}");
+    let landed = files_under(&handler.lake, &day_folder).await;
+    assert!(landed[0].contains("/p"), "a batch file: {landed:?}");
+
+    // Tomorrow 01:00 UTC: today's nightly report is due at 02:00; the one due now (to
+    // today 00:00) is built first, without today's orders.
+    let built = tick_at(hour(tomorrow, 1)).await;
+    assert_eq!(built["ReturnValue"]["report_rows"], 0, "{built}");
+    assert_eq!(
+        files_under(&handler.lake, &day_folder).await,
+        landed,
+        "today is not in that window: left as it landed"
+    );
+    // The next tick finds it built, and compacts today, which has ended by then.
+    let between = tick_at(hour(tomorrow, 1) + chrono::Duration::minutes(30)).await;
+    let said = between["Logs"].to_string();
+    assert!(said.contains("built already"), "{said}");
+    assert!(
+        said.contains("compacted 1 days and rolled up 1 ahead of the nightly build"),
+        "{said}"
+    );
+    let compacted = files_under(&handler.lake, &day_folder).await;
+    assert!(
+        compacted.len() == 1 && compacted[0].contains("compacted-"),
+        "{compacted:?}"
+    );
+    let rollups = files_under(&handler.lake, "orders_daily").await;
+    assert_eq!(rollups.len(), 1, "{rollups:?}");
+
+    // 02:00: the build finds nothing to compact and reads today from its roll-up.
+    let nightly = tick_at(hour(tomorrow, 2)).await;
+    let report = &nightly["ReturnValue"];
+    assert_eq!(report["partitions_compacted"], 0, "{nightly}");
+    assert_eq!(report["rollups_written"], 0, "{nightly}");
+    assert_eq!(report["days_from_rollups"], 1, "{nightly}");
+    assert_eq!(
+        report["report_rows"], 3,
+        "the batch's (state, type) groups: {nightly}"
+    );
+    // Nothing left to do ahead of the next build: no line about it.
+    let quiet = tick_at(hour(tomorrow, 3)).await;
+    assert!(!quiet["Logs"].to_string().contains("ahead"), "{quiet}");
 }
 
 /// `POST /api/refresh` (the operators' HTTP function, `authLevel: admin`): without a body
@@ -316,26 +446,7 @@ async fn a_forced_rebuild_shows_orders_that_landed_after_the_nightly_build() {
 
     // The smoke test's orders, dated yesterday, land.
     let yesterday = (Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%dT12:00:00Z");
-    let mut request = fixture("eventhub_many_request_datatype_string.json");
-    let bodies: Vec<String> =
-        serde_json::from_str(request["Data"]["orders"].as_str().unwrap()).unwrap();
-    let dated: Vec<String> = bodies
-        .iter()
-        .map(|body| {
-            let mut event: Value = serde_json::from_str(body).unwrap();
-            event["order_ts"] = yesterday.to_string().into();
-            event["received_at"] = yesterday.to_string().into();
-            event.to_string()
-        })
-        .collect();
-    request["Data"]["orders"] = serde_json::to_string(&dated).unwrap().into();
-    let (status, _) = invoke(
-        &handler.app,
-        "/enrich_orders",
-        serde_json::to_vec(&request).unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    enrich_dated(&handler, &yesterday.to_string()).await;
 
     let (status, still) = refresh("{}").await;
     assert_eq!(status, StatusCode::OK);

@@ -417,8 +417,9 @@ async fn rollups_are_used_only_while_they_match_the_compacted_day() {
         row(3, 5, "2026-01-10T10:00:03Z", 3, None),
     ];
     land_batch(lake.as_ref(), &orders, "0", 1, 3).await.unwrap();
+    // The window cuts January: the day is read from its own roll-up, never a month's.
     let window =
-        ReportWindow::ending_at("2026-02-01T00:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
+        ReportWindow::ending_at("2026-01-20T00:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
     let texas = |w: &Arc<Warehouse>| {
         let rows = w.report_for_state("TX").unwrap();
         (
@@ -511,6 +512,136 @@ async fn rollups_are_used_only_while_they_match_the_compacted_day() {
     let after = lake.list(ROLLUP_TABLE).await.unwrap();
     assert_eq!(after.len(), 1);
     assert_ne!(after, rollups, "a new roll-up for the new compacted file");
+}
+
+/// An order of `qty` cheese pizzas by `customer` at `at`, received then.
+fn order_at(order_id: i64, qty: i32, at: &str, customer: Option<Arc<Customer>>) -> EnrichedOrder {
+    let mut order = row(order_id, qty, at, order_id, customer);
+    order.event.order_ts = at.parse().unwrap();
+    order
+}
+
+fn customer_in(customer_id: i64, state: &str) -> Arc<Customer> {
+    Arc::new(Customer {
+        customer_id,
+        state: state.into(),
+        ..(*texan()).clone()
+    })
+}
+
+/// A UTC month wholly inside the window is read from its month roll-up once a build has
+/// written it: one file and one customer set per group for the month, the same report
+/// and the same books as from its days. A day of the month compacted again (a late
+/// order) makes the month's roll-up stale by its name: that month is read day by day
+/// and rolled up anew, and the others still come from theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn month_rollups_stand_in_for_their_days_while_they_match() {
+    use pizza_pipeline::lake::paths::MONTH_ROLLUP_TABLE;
+    let tmp = tempfile::tempdir().unwrap();
+    let Embedded {
+        lake,
+        warehouse,
+        summary,
+        population,
+        ..
+    } = embedded(tmp.path());
+    let (ann, bob) = (Some(texan()), Some(customer_in(2, "TX")));
+    let orders = vec![
+        order_at(1, 2, "2026-01-10T10:00:00Z", ann.clone()),
+        order_at(2, 1, "2026-01-10T11:00:00Z", bob.clone()),
+        order_at(3, 5, "2026-01-10T12:00:00Z", None),
+        order_at(4, 3, "2026-01-20T10:00:00Z", ann.clone()),
+        order_at(5, 4, "2026-02-05T10:00:00Z", bob.clone()),
+        order_at(6, 7, "2026-02-06T10:00:00Z", Some(customer_in(3, "AE"))),
+        order_at(7, 1, "2026-03-01T10:00:00Z", ann.clone()),
+    ];
+    land_batch(lake.as_ref(), &orders, "0", 1, 7).await.unwrap();
+    // [2025-03-01, 2026-03-01): January and February are wholly inside; March is not.
+    let window =
+        ReportWindow::ending_at("2026-03-01T00:00:00Z".parse().unwrap(), chrono_tz::Tz::UTC);
+    let texas = || {
+        let rows = warehouse.report_for_state("TX").unwrap();
+        (rows[0].pizzas_sold, rows[0].unique_customers)
+    };
+    let books = || async {
+        build_report_as_is(lake.as_ref(), &window, &population, Utc::now())
+            .await
+            .unwrap()
+            .books
+    };
+
+    // The first build reads the days and writes both months' roll-ups.
+    let first = summary.refresh(window).await.unwrap();
+    assert_eq!(
+        (first.days_from_rollups, first.month_rollups_written),
+        (4, 2),
+        "{first:?}"
+    );
+    assert_eq!(texas(), (10, 2), "Ann and Bob, each once over three days");
+    let months = lake.list(MONTH_ROLLUP_TABLE).await.unwrap();
+    assert_eq!(months.len(), 2, "{months:?}");
+
+    // The next reads two month files instead of four days, and agrees with DuckDB's SQL
+    // over the orders (a verified refresh), books included.
+    let books_of_days = {
+        let moved = tmp.path().join("months-aside");
+        std::fs::rename(tmp.path().join("lake").join(MONTH_ROLLUP_TABLE), &moved).unwrap();
+        let of_days = books().await;
+        std::fs::rename(&moved, tmp.path().join("lake").join(MONTH_ROLLUP_TABLE)).unwrap();
+        of_days
+    };
+    let second = summary.refresh(window).await.unwrap();
+    assert_eq!(
+        (
+            second.month_rollups_read,
+            second.days_from_month_rollups,
+            second.days_from_rollups,
+            second.files_read,
+            second.month_rollups_written
+        ),
+        (2, 4, 0, 2, 0),
+        "{second:?}"
+    );
+    assert!(second.verified);
+    assert_eq!(texas(), (10, 2));
+    assert_eq!(books().await, books_of_days, "the books from the months");
+
+    // A late order for 20 January: January is read day by day and rolled up again.
+    land_batch(
+        lake.as_ref(),
+        &[order_at(
+            8,
+            1,
+            "2026-01-20T18:00:00Z",
+            Some(customer_in(4, "TX")),
+        )],
+        "0",
+        8,
+        8,
+    )
+    .await
+    .unwrap();
+    let late = summary.refresh(window).await.unwrap();
+    assert_eq!(
+        (
+            late.month_rollups_read,
+            late.days_from_rollups,
+            late.month_rollups_written
+        ),
+        (1, 2, 1),
+        "February from its roll-up, January from its days: {late:?}"
+    );
+    assert_eq!(texas(), (11, 3));
+    let rewritten = lake.list(MONTH_ROLLUP_TABLE).await.unwrap();
+    assert_eq!(rewritten.len(), 2, "the stale January roll-up is gone");
+    assert_ne!(rewritten[0], months[0], "January's roll-up has a new name");
+    assert_eq!(rewritten[1], months[1], "February's is untouched");
+    let again = summary.refresh(window).await.unwrap();
+    assert_eq!(
+        (again.month_rollups_read, again.month_rollups_written),
+        (2, 0)
+    );
+    assert_eq!(texas(), (11, 3));
 }
 
 /// The report covers the areas of the population table: the 50 states, the District of

@@ -333,9 +333,12 @@ async fn the_unzipped_package_answers_the_custom_handler_contract() {
         report_rows: 0,
         files_read: 0,
         partitions_compacted: 0,
+        days_from_month_rollups: 0,
+        month_rollups_read: 0,
         days_from_rollups: 0,
         days_read_as_orders: 0,
         rollups_written: 0,
+        month_rollups_written: 0,
         verified: false,
         duration_ms: 0,
     };

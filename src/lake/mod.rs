@@ -150,8 +150,13 @@ impl DayFiles {
     /// Whether the day's only file is a compacted one: its rows are de-duplicated (each
     /// `order_id` once) already, and readers may take them as they are.
     pub fn is_compacted(&self) -> bool {
-        matches!(self.files.as_slice(), [only] if file_name(only).starts_with(COMPACTED_PREFIX))
+        is_one_compacted_file(&self.files)
     }
+}
+
+/// Whether a day's `files` are one compacted file ([`DayFiles::is_compacted`]).
+pub fn is_one_compacted_file(files: &[String]) -> bool {
+    matches!(files, [only] if file_name(only).starts_with(COMPACTED_PREFIX))
 }
 
 /// Ranges of at most this many days are listed a day at a time: a lookup of one order

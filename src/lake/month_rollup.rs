@@ -86,10 +86,7 @@ impl MonthDay {
                 state,
                 pizza_type: String::new(),
             };
-            (
-                key,
-                totals_of(orders, 0, CustomerSet::Built(Default::default())),
-            )
+            (key, orders_only(orders))
         };
         let mut groups = vec![group(false, None, self.unknown_customer_orders)];
         groups[0].1.generated_orders = self.generated_orders;
@@ -268,10 +265,6 @@ pub async fn write_month(lake: &dyn LakeStore, rollup: MonthRollup) -> Result<()
     Ok(())
 }
 
-fn format_error(path: &str, source: impl Into<super::BoxError>) -> LakeError {
-    LakeError::format(path, source)
-}
-
 impl MonthRollup {
     /// The roll-up of a month from its days' summaries: each a whole compacted day
     /// (`order_files[0]` its compacted file), in day order.
@@ -279,12 +272,9 @@ impl MonthRollup {
         let mut parts: BTreeMap<&GroupKey, (GroupTotals, Vec<&CustomerSet>)> = BTreeMap::new();
         for day in days {
             for (key, totals) in &day.whole.groups {
-                let (sums, sets) = parts.entry(key).or_insert_with(|| {
-                    (
-                        totals_of(0, 0, CustomerSet::Built(Default::default())),
-                        Vec::new(),
-                    )
-                });
+                let (sums, sets) = parts
+                    .entry(key)
+                    .or_insert_with(|| (orders_only(0), Vec::new()));
                 sums.orders += totals.orders;
                 sums.generated_orders += totals.generated_orders;
                 sums.pizzas += totals.pizzas;
@@ -299,7 +289,7 @@ impl MonthRollup {
             for set in sets {
                 union
                     .add(set)
-                    .map_err(|e| format_error(&first_file(days), e))?;
+                    .map_err(|e| LakeError::format(first_file(days), e))?;
             }
             sums.customers = CustomerSet::Built(union.to_treemap());
             groups.push((key.clone(), sums));
@@ -320,7 +310,7 @@ impl MonthRollup {
         };
         let listed: Vec<MonthDay> = self.days.iter().map(MonthDay::of).collect();
         let listed =
-            serde_json::to_string(&listed).map_err(|e| format_error("<month roll-up>", e))?;
+            serde_json::to_string(&listed).map_err(|e| LakeError::format("<month roll-up>", e))?;
         write_parquet_with_metadata(
             &rows.to_record_batch()?,
             &[(MONTH_FORMAT_KEY, MONTH_FORMAT), (MONTH_DAYS_KEY, &listed)],
@@ -337,9 +327,9 @@ impl MonthRollup {
         }
         let listed: Vec<MonthDay> =
             serde_json::from_str(file.value_of(MONTH_DAYS_KEY).unwrap_or(""))
-                .map_err(|e| format_error(path, e))?;
+                .map_err(|e| LakeError::format(path, e))?;
         let Some(first) = listed.first() else {
-            return Err(format_error(path, "a month roll-up without days"));
+            return Err(LakeError::format(path, "a month roll-up without days"));
         };
         let month = month_of(first.day);
         Ok(Some(MonthRollup {
@@ -350,14 +340,14 @@ impl MonthRollup {
     }
 }
 
-/// A group's totals with no pizzas or sales yet.
-fn totals_of(orders: i64, pizzas: i64, customers: CustomerSet) -> GroupTotals {
+/// A group's totals of `orders`, with no pizzas, sales or customers.
+fn orders_only(orders: i64) -> GroupTotals {
     GroupTotals {
         orders,
         generated_orders: 0,
-        pizzas,
+        pizzas: 0,
         gross_cents: 0,
-        customers,
+        customers: CustomerSet::Built(Default::default()),
     }
 }
 

@@ -28,8 +28,8 @@ use crate::lake::month_rollup::{
 };
 use crate::lake::rollup::{CustomerSet, GroupKey, GroupTotals, UnionCounter};
 use crate::lake::{
-    compact_days, day_files, day_partitions, file_name, needs_compaction, CompactionReport,
-    CompactionTurn, DayFiles, LakeError, LakeGate, LakeStore, COMPACTED_PREFIX,
+    compact_days, day_files, day_partitions, is_one_compacted_file, needs_compaction,
+    CompactionReport, CompactionTurn, DayFiles, LakeError, LakeGate, LakeStore,
 };
 use crate::ledger::{books_of_days, StreamBooksDay};
 use crate::population::StatePopulation;
@@ -137,7 +137,9 @@ pub async fn build_report(
         for day in &stale {
             compacted.extend(day_files(lake, day.day).await?);
         }
-        let rollups = rollup_files_of(lake, &days).await?;
+        // Only the compacted days' roll-ups are new: list their span, not the window.
+        let span = stale[0].day..=stale[stale.len() - 1].day;
+        let rollups = rollup_files_of(lake, &span).await?;
         read.days
             .extend(summarise_days(lake, &compacted, &rollups, Some(range.clone())).await?);
     }
@@ -249,7 +251,7 @@ fn rolls_up(days: &[&DaySummary]) -> bool {
     days.iter().all(|day| {
         day.source != DaySource::MonthRollup
             && day.inside.is_none()
-            && matches!(day.order_files.as_slice(), [only] if file_name(only).starts_with(COMPACTED_PREFIX))
+            && is_one_compacted_file(&day.order_files)
     })
 }
 

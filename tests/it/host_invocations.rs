@@ -216,12 +216,17 @@ fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
-/// One timer tick as the host sends it; whether a report was built, and its window end.
-async fn tick(handler: &InProcess, now: &str) -> Option<String> {
-    let body = invocation::encode_timer(at(now), None, at(now), false);
+/// One timer tick at `now` as the host sends it: the function's answer.
+async fn tick_answer(handler: &InProcess, now: DateTime<Utc>) -> Value {
+    let body = invocation::encode_timer(now, None, now, false);
     let (status, answer) = invoke(&handler.app, "/build_state_summary", body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
-    answer["ReturnValue"]["window_end"]
+    answer
+}
+
+/// One timer tick as the host sends it; whether a report was built, and its window end.
+async fn tick(handler: &InProcess, now: &str) -> Option<String> {
+    tick_answer(handler, at(now)).await["ReturnValue"]["window_end"]
         .as_str()
         .map(str::to_string)
 }
@@ -374,15 +379,7 @@ async fn ticks_between_builds_compact_the_ended_days_ahead_of_the_build() {
     let today = Utc::now().date_naive();
     let tomorrow = today.succ_opt().unwrap();
     let hour = |day: chrono::NaiveDate, h: u32| day.and_hms_opt(h, 0, 0).unwrap().and_utc();
-    let tick_at = |at: DateTime<Utc>| {
-        let handler = &handler;
-        async move {
-            let body = invocation::encode_timer(at, None, at, false);
-            let (status, answer) = invoke(&handler.app, "/build_state_summary", body).await;
-            assert_eq!(status, StatusCode::OK, "{answer}");
-            answer
-        }
-    };
+    let tick_at = |at: DateTime<Utc>| tick_answer(&handler, at);
     enrich_dated(&handler, &hour(today, 0).to_rfc3339()).await;
     let day_folder = format!("orders_enriched/order_date={today}");
     let landed = files_under(&handler.lake, &day_folder).await;
